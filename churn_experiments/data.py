@@ -1,0 +1,196 @@
+"""Load the dataset a config declares, check it against its data contract, split it."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churn_experiments.errors import DataContractError
+
+log = logging.getLogger(__name__)
+
+NUMERIC_DTYPES = {"int": "int64", "float": "float64"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A train/test split of features and target."""
+
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+
+
+def resolve_csv_path(dataset: Mapping[str, Any]) -> Path:
+    """Return the local CSV path, downloading and verifying it first when missing."""
+    folder = Path(dataset["dir"]).expanduser()
+    path = folder / dataset["file"]
+    if path.exists():
+        return path.resolve()
+    source = dataset.get("download")
+    if not source:
+        raise DataContractError(
+            f"{path} does not exist and dataset '{dataset['name']}' declares no"
+            " download source; set CHURN_DATA_DIR or dataset.dir to its folder"
+        )
+    return fetch(source["url"], source["sha256"], folder, dataset["file"])
+
+
+def fetch(url: str, sha256: str, folder: Path, file_name: str) -> Path:
+    """Download ``url`` into ``folder`` with pooch and verify its sha256."""
+    import pooch
+
+    log.info("Downloading %s into %s", url, folder)
+    try:
+        fetched = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{sha256}",
+            fname=file_name,
+            path=folder,
+            progressbar=True,
+        )
+    except ValueError as err:  # pooch's hash mismatch
+        raise DataContractError(
+            f"download of {url} failed verification: {err}"
+        ) from err
+    return Path(fetched).resolve()
+
+
+def load_dataset(dataset: Mapping[str, Any]) -> pd.DataFrame:
+    """Read and validate the dataset (cached per file content and contract)."""
+    path = resolve_csv_path(dataset)
+    contract = _freeze(dataset["columns"])
+    return _load_cached(str(path), _file_digest(path), contract).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, digest: str, contract: tuple) -> pd.DataFrame:
+    columns = {name: dict(spec) for name, spec in contract}
+    frame = read_csv(Path(path))
+    return validate_frame(frame, columns, source=path)
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _freeze(columns: Mapping[str, Mapping[str, Any]]) -> tuple:
+    return tuple(
+        (
+            name,
+            tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in spec.items()),
+        )
+        for name, spec in columns.items()
+    )
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV as text columns (the contract decides the types); strips a BOM."""
+    try:
+        frame = pd.read_csv(
+            path, encoding="utf-8-sig", dtype=str, keep_default_na=False
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataContractError(f"{path}: not a readable CSV file: {err}") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def validate_frame(
+    frame: pd.DataFrame, columns: Mapping[str, Mapping[str, Any]], source: str = "data"
+) -> pd.DataFrame:
+    """Check ``frame`` against the declared columns and return it with declared dtypes.
+
+    Raises :class:`DataContractError` naming the column (and the offending values) for a
+    missing column, a value that is not of the declared type, an unknown category, or a
+    number outside its declared range.
+    """
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise DataContractError(
+            f"{source}: missing column(s) {missing}; the file has {list(frame.columns)}"
+        )
+    typed = {}
+    for name, spec in columns.items():
+        typed[name] = _typed_column(frame[name], name, spec, source)
+    return pd.DataFrame(typed)[list(columns)]
+
+
+def _typed_column(
+    values: pd.Series, name: str, spec: Mapping[str, Any], source: str
+) -> pd.Series:
+    dtype = spec["dtype"]
+    text = values.astype(str).str.strip()
+    if dtype == "category":
+        allowed = [str(c) for c in spec["categories"]]
+        unknown = sorted(set(text) - set(allowed))
+        if unknown:
+            raise DataContractError(
+                f"{source}: column '{name}' has unknown value(s) {unknown[:5]}; "
+                f"allowed: {allowed}"
+            )
+        return text.astype(object)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = text[numbers.isna()]
+    if dtype == "int":
+        bad = pd.concat([bad, text[numbers.notna() & (numbers % 1 != 0)]])
+    if len(bad):
+        raise DataContractError(
+            f"{source}: column '{name}' must hold {dtype} values; found "
+            f"{sorted(set(bad))[:5]} (first at row {bad.index[0] + 2} of the file)"
+        )
+    low, high = spec.get("min"), spec.get("max")
+    outside = numbers[
+        ((numbers < low) if low is not None else False)
+        | ((numbers > high) if high is not None else False)
+    ]
+    if len(outside):
+        raise DataContractError(
+            f"{source}: column '{name}' has value(s) {sorted(set(outside))[:5]} "
+            f"outside the declared range [{low}, {high}]"
+        )
+    return numbers.astype(NUMERIC_DTYPES[dtype])
+
+
+def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
+    """Split features and target as declared under ``dataset.split``.
+
+    ``strategy: random`` is scikit-learn's ``train_test_split``; ``strategy:
+    group_duplicates`` keeps identical rows on one side so none leaks into the test set.
+    """
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    target = dataset["target"]["column"]
+    split = dataset["split"]
+    X, y = frame.drop(columns=[target]), frame[target]
+    if split.get("strategy", "random") == "group_duplicates":
+        groups = pd.util.hash_pandas_object(frame, index=False)
+        splitter = GroupShuffleSplit(
+            n_splits=1, test_size=split["test_size"], random_state=split["seed"]
+        )
+        train_idx, test_idx = next(splitter.split(X, y, groups=groups))
+        return Split(
+            X.iloc[train_idx], X.iloc[test_idx], y.iloc[train_idx], y.iloc[test_idx]
+        )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=split["test_size"],
+        random_state=split["seed"],
+        stratify=y if split.get("stratify") else None,
+    )
+    return Split(X_train, X_test, y_train, y_test)
+
+
+def feature_columns(dataset: Mapping[str, Any]) -> list[str]:
+    """The declared input columns, in file order, without the target."""
+    target = dataset["target"]["column"]
+    return [name for name in dataset["columns"] if name != target]

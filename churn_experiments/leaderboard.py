@@ -1,0 +1,59 @@
+"""The end-of-sweep leaderboard: the child runs of a parent run, ranked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from churn_experiments.evaluation import METRIC_NAMES
+
+LEADERBOARD_COLUMNS = ("model", *METRIC_NAMES[1:], "fit_seconds", "run_id")
+
+
+def child_runs(experiment_id: str, parent_run_id: str) -> pd.DataFrame:
+    """All runs attached to ``parent_run_id``, any status (``mlflow.search_runs``)."""
+    import mlflow
+
+    return mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        output_format="pandas",
+    )
+
+
+def build_leaderboard(
+    runs: pd.DataFrame, sort_by: str, ascending: bool = False
+) -> pd.DataFrame:
+    """Finished runs ranked by ``sort_by``: model, test metrics, fit time, run id."""
+    finished = runs[runs["status"] == "FINISHED"] if len(runs) else runs
+    table = pd.DataFrame(
+        {
+            "model": finished.get("tags.model_family", pd.Series(dtype=str)),
+            **{
+                name: finished.get(f"metrics.{name}", pd.Series(dtype=float))
+                for name in LEADERBOARD_COLUMNS[1:-1]
+            },
+            "run_id": finished.get("run_id", pd.Series(dtype=str)),
+        }
+    )
+    return table.sort_values(
+        sort_by, ascending=ascending, na_position="last"
+    ).reset_index(drop=True)
+
+
+def failed_jobs(runs: pd.DataFrame) -> Sequence[str]:
+    """One line per child run that did not finish: model, run id and recorded error."""
+    if not len(runs):
+        return []
+    failed = runs[runs["status"] != "FINISHED"]
+    return [
+        f"{row.get('tags.model_family')} (run {row['run_id']}, {row['status']}): "
+        f"{row.get('tags.error') or 'no error recorded'}"
+        for _, row in failed.iterrows()
+    ]
+
+
+def render(table: pd.DataFrame) -> str:
+    """The leaderboard as a Markdown table with metrics to 3 decimals."""
+    return table.to_markdown(index=False, floatfmt=".3f")

@@ -1,0 +1,1 @@
+"""JSON Schemas for the config groups (one file per group)."""

@@ -1,0 +1,109 @@
+"""The Hydra callback that turns a multirun into one MLflow parent run with children."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from churn_experiments import tracking
+from churn_experiments.errors import ChurnExperimentsError
+from churn_experiments.validation import validate_config
+
+log = logging.getLogger(__name__)
+
+
+class MlflowSweepCallback(Callback):
+    """Open the parent run before the jobs start and close it when they are done.
+
+    The parent's ids travel to the jobs in environment variables, which every launcher
+    passes on (in-process, joblib workers, Ray tasks). Creating the experiment and the
+    store here, once, means parallel jobs never race to create them.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        with _stop_on_error("starting the sweep"):
+            self._open_parent_run(config)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        with _stop_on_error("closing the sweep"):
+            self._close_parent_run(config)
+
+    def _open_parent_run(self, config: DictConfig) -> None:
+        import mlflow
+
+        validate_config(config, groups=("tracking", "leaderboard"))
+        uri = tracking.configure(config.tracking)
+        experiment_id = tracking.ensure_experiment(
+            config.experiment_name, config.tracking.artifact_location
+        )
+        overrides = " ".join(config.hydra.overrides.task) or "(none)"
+        parent = mlflow.MlflowClient().create_run(
+            experiment_id,
+            run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
+            tags={"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)},
+        )
+        run_id = parent.info.run_id
+        os.environ[tracking.PARENT_RUN_ENV] = run_id
+        os.environ[tracking.SWEEP_ID_ENV] = run_id
+        os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
+        os.environ["MLFLOW_TRACKING_URI"] = uri
+        log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
+
+    def _close_parent_run(self, config: DictConfig) -> None:
+        import mlflow
+
+        from churn_experiments import leaderboard
+
+        context = tracking.sweep_context()
+        parent_run_id, experiment_id = (
+            context["parent_run_id"],
+            context["experiment_id"],
+        )
+        if not parent_run_id or not experiment_id:
+            return
+        for name in (
+            tracking.PARENT_RUN_ENV,
+            tracking.SWEEP_ID_ENV,
+            tracking.EXPERIMENT_ID_ENV,
+        ):
+            os.environ.pop(name, None)
+        client = mlflow.MlflowClient()
+        runs = leaderboard.child_runs(experiment_id, parent_run_id)
+        table = leaderboard.build_leaderboard(
+            runs, config.leaderboard.sort_by, config.leaderboard.ascending
+        )
+        markdown = leaderboard.render(table)
+        client.log_text(parent_run_id, table.to_csv(index=False), "leaderboard.csv")
+        client.log_text(parent_run_id, markdown + "\n", "leaderboard.md")
+        log.info(
+            "Leaderboard (by %s), sweep run %s:\n%s",
+            config.leaderboard.sort_by,
+            parent_run_id,
+            markdown,
+        )
+        failed = leaderboard.failed_jobs(runs)
+        client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
+        if failed:
+            raise SystemExit(
+                f"{len(failed)} job(s) of sweep {parent_run_id} failed:\n  "
+                + "\n  ".join(failed)
+            )
+
+
+@contextlib.contextmanager
+def _stop_on_error(step: str) -> Iterator[None]:
+    """Turn an error into SystemExit: Hydra would only warn about a callback's error."""
+    try:
+        yield
+    except ChurnExperimentsError as err:
+        raise SystemExit(f"Error while {step}: {err}") from err
+    except Exception as err:
+        log.exception("Error while %s", step)
+        raise SystemExit(f"Error while {step}: {type(err).__name__}: {err}") from err

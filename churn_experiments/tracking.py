@@ -1,0 +1,146 @@
+"""What talks to the MLflow tracking store: where, which experiment, the models."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import warnings
+from collections.abc import Iterator, Mapping
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PARENT_RUN_ENV = "CHURN_PARENT_RUN_ID"
+SWEEP_ID_ENV = "CHURN_SWEEP_ID"
+EXPERIMENT_ID_ENV = "CHURN_EXPERIMENT_ID"
+
+# Packages a logged pipeline needs at load time; versions are read from this install.
+MODEL_REQUIREMENTS = (
+    "mlflow",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "skops",
+    "cloudpickle",
+)
+
+
+def configure(tracking: Mapping[str, Any]) -> str:
+    """Point MLflow at the configured store (``MLFLOW_TRACKING_URI`` wins)."""
+    import mlflow
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking["uri"]
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str, artifact_location: str | None) -> str:
+    """Return the id of experiment ``name``, creating it with an explicit artifact root.
+
+    An explicit local root avoids experiments without one (the notebook hit that with an
+    experiment made in the UI). Safe when several processes race to create it.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = Path(artifact_location).resolve().as_uri() if artifact_location else None
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+@contextlib.contextmanager
+def quiet_known_warnings() -> Iterator[None]:
+    """Hide two MLflow 3.17 warnings that say nothing about the user's data.
+
+    Its registry lists the local-file dataset source twice ("can be interpreted in
+    multiple ways"), and it hints about integer columns although our signature is
+    declared, not inferred.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*interpreted in multiple ways")
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer")
+        yield
+
+
+def sweep_context() -> dict[str, str | None]:
+    """The parent run, sweep and experiment ids the sweep callback put in os.environ."""
+    return {
+        "parent_run_id": os.environ.get(PARENT_RUN_ENV),
+        "sweep_id": os.environ.get(SWEEP_ID_ENV),
+        "experiment_id": os.environ.get(EXPERIMENT_ID_ENV),
+    }
+
+
+def model_requirements() -> list[str]:
+    """Pinned pip requirements for a logged pipeline (inferring them costs ~8 s)."""
+    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+def log_pipeline(pipeline: Any, signature: Any, input_example: Any) -> str:
+    """Log ``pipeline`` as the run's ``model`` with skops, trusting only its own types.
+
+    The pipeline was trained in this process, so the types skops reports as untrusted
+    (tree internals, say) are exactly what this object contains; they are recorded in
+    the run's tag ``skops_trusted_types``.
+    """
+    import mlflow
+    import skops.io
+
+    trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    mlflow.set_tag("skops_trusted_types", ",".join(trusted) or "none")
+    info = mlflow.sklearn.log_model(
+        pipeline,
+        name="model",
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=model_requirements(),
+        serialization_format="skops",
+        skops_trusted_types=trusted or None,
+    )
+    return info.model_uri
+
+
+def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The checkout's HEAD commit, or ``None`` outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+SIGNATURE_TYPES = {"int": "long", "float": "double", "category": "string"}
+
+
+def model_signature(dataset: Mapping[str, Any]) -> Any:
+    """The MLflow signature from the declared columns: raw inputs in, a label out."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    target = dataset["target"]["column"]
+    inputs = [
+        ColSpec(SIGNATURE_TYPES[spec["dtype"]], name)
+        for name, spec in dataset["columns"].items()
+        if name != target
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("long")]))

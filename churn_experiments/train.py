@@ -1,0 +1,121 @@
+"""One job of a sweep: fit one configured pipeline and record it as an MLflow run."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from churn_experiments import tracking
+from churn_experiments.validation import config_source, validate_config
+
+log = logging.getLogger(__name__)
+
+
+def model_family(cfg: DictConfig) -> str:
+    """The model's config choice (``rf``), or its class name outside a Hydra app."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return HydraConfig.get().runtime.choices["model"]
+    except (ValueError, KeyError):
+        return str(cfg.model._target_).rsplit(".", 1)[-1]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, score and log one model; return its metrics and run id.
+
+    The run is opened first, so anything that goes wrong after that (a bad config value,
+    bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
+    and re-raised.
+    """
+    import mlflow
+
+    validate_config(cfg, groups=("tracking",))
+    tracking.configure(cfg.tracking)
+    context = tracking.sweep_context()
+    experiment_id = context["experiment_id"] or tracking.ensure_experiment(
+        cfg.experiment_name, cfg.tracking.artifact_location
+    )
+    family = model_family(cfg)
+    tags = {"model_family": family, "model_class": str(cfg.model.get("_target_"))}
+    if context["sweep_id"]:
+        tags["sweep_id"] = context["sweep_id"]
+    commit = tracking.git_commit()
+    if commit:
+        tags["git_commit"] = commit
+    with mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=family,
+        parent_run_id=context["parent_run_id"],
+        tags=tags,
+    ) as run:
+        try:
+            with tracking.quiet_known_warnings():
+                metrics = _fit_and_log(cfg)
+        except Exception as err:
+            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
+            mlflow.log_text(traceback.format_exc(), "error.txt")
+            log.error("run %s (%s) failed: %s", run.info.run_id, family, err)
+            raise
+    log.info("run %s (%s): %s", run.info.run_id, family, _brief(metrics))
+    return {**metrics, "run_id": run.info.run_id}
+
+
+def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    from churn_experiments import evaluation
+    from churn_experiments.data import (
+        feature_columns,
+        load_dataset,
+        resolve_csv_path,
+        split_dataset,
+    )
+    from churn_experiments.pipeline import build_pipeline
+
+    validate_config(cfg)
+    mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    frame = load_dataset(dataset)
+    split = split_dataset(frame, dataset)
+    pipeline = build_pipeline(
+        cfg.features, cfg.model, feature_columns(dataset), config_source("model")
+    )
+    classifier = pipeline.named_steps["classifier"]
+    mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
+    mlflow.log_input(
+        mlflow.data.from_pandas(
+            frame,
+            source=str(resolve_csv_path(dataset)),
+            targets=dataset["target"]["column"],
+            name=dataset["name"],
+        ),
+        context="training",
+    )
+
+    started = time.perf_counter()
+    pipeline.fit(split.X_train, split.y_train)
+    metrics = {"fit_seconds": time.perf_counter() - started}
+    metrics |= evaluation.score(pipeline, split, dataset["target"]["positive"])
+    mlflow.log_metrics(metrics)
+
+    for name, figure in evaluation.evaluation_figures(
+        pipeline, split, dataset["target"]["positive"]
+    ).items():
+        mlflow.log_figure(figure, f"plots/{name}")
+        plt.close(figure)
+    tracking.log_pipeline(
+        pipeline, tracking.model_signature(dataset), split.X_test.head(5)
+    )
+    return metrics
+
+
+def _brief(metrics: dict[str, float]) -> str:
+    return ", ".join(
+        f"{k}={v:.3f}" for k, v in metrics.items() if k.startswith("test_")
+    )

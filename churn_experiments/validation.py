@@ -1,0 +1,96 @@
+"""Validate each config group against the JSON Schema shipped with the package."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from churn_experiments.errors import ConfigError
+
+# config groups whose files are validated, in the order they are checked
+SCHEMA_GROUPS = ("dataset", "features", "model", "tracking", "leaderboard")
+
+
+@functools.cache
+def load_schema(group: str) -> dict[str, Any]:
+    """The JSON Schema for ``group`` (``schemas/<group>.schema.json``)."""
+    text = (
+        files("churn_experiments.schemas").joinpath(f"{group}.schema.json").read_text()
+    )
+    return json.loads(text)
+
+
+def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
+    """Validate one group's resolved values; a ConfigError names ``source``."""
+    import jsonschema
+
+    data = (
+        OmegaConf.to_container(node, resolve=True)
+        if isinstance(node, DictConfig)
+        else node
+    )
+    schema = load_schema(group)
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise ConfigError(f"{source}: {describe(error, group)}")
+    return data  # type: ignore[return-value]
+
+
+def describe(error: Any, group: str) -> str:
+    """One line: the key path, what is wrong, and what is allowed there."""
+    path = ".".join([group, *(str(p) for p in error.absolute_path)])
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unexpected = sorted(set(error.instance) - set(allowed))
+        keys = ", ".join(f"{path}.{key}" for key in unexpected)
+        return f"unknown key {keys}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return (
+            f"{path}: {error.instance!r} is not allowed; allowed values: "
+            + ", ".join(repr(v) for v in error.validator_value)
+        )
+    if error.validator == "required":
+        return f"{path}: {error.message}"
+    return f"{path}: {error.message}"
+
+
+def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> None:
+    """Validate every present group of ``cfg``; the first problem raises ConfigError."""
+    for group in groups:
+        if group in cfg and cfg[group] is not None:
+            validate_group(group, cfg[group], config_source(group))
+
+
+def config_source(group: str) -> str:
+    """The file a group came from (``conf/model/rf.yaml``), as far as Hydra tells."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra_cfg = HydraConfig.get()
+    except ValueError:  # composed outside a Hydra app (tests, notebooks)
+        return f"config group '{group}'"
+    choice = hydra_cfg.runtime.choices.get(group)
+    if choice is None:
+        return f"{hydra_cfg.job.config_name}.yaml ({group})"
+    for source in hydra_cfg.runtime.config_sources:
+        path = _local_path(source)
+        if path is not None and (path / group / f"{choice}.yaml").exists():
+            return str(path / group / f"{choice}.yaml")
+    return f"{group}/{choice}.yaml"
+
+
+def _local_path(source: Mapping[str, Any]) -> Path | None:
+    if source.get("schema") != "file":
+        return None
+    path = Path(source["path"])
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path

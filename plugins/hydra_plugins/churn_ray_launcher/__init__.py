@@ -1,0 +1,1 @@
+"""Hydra launcher that runs each job of a multirun as a Ray task (``hydra/launcher=ray``)."""
