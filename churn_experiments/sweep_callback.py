@@ -55,6 +55,10 @@ class MlflowSweepCallback(Callback):
         os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         os.environ["MLFLOW_TRACKING_URI"] = uri
         log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
+        if config.get("profile") and config.profile.get("enabled"):
+            from churn_experiments.profile import log_profile
+
+            log_profile(config, run_id)
 
     def _close_parent_run(self, config: DictConfig) -> None:
         import mlflow
@@ -89,6 +93,10 @@ class MlflowSweepCallback(Callback):
             markdown,
         )
         failed = leaderboard.failed_jobs(runs)
+        if config.get("policy"):
+            from churn_experiments.policy import apply_policies
+
+            apply_policies(config.policy, sweep_run_id=parent_run_id)
         client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
         if failed:
             raise SystemExit(

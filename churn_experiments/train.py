@@ -112,6 +112,10 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     tracking.log_pipeline(
         pipeline, tracking.model_signature(dataset), split.X_test.head(5)
     )
+    if cfg.get("explain") and cfg.explain.get("enabled"):
+        from churn_experiments.explain import explain_and_log
+
+        explain_and_log(pipeline, split, cfg.explain)
     return metrics
 
 
