@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,17 @@ def compose_config(
         return compose(
             "config", overrides=list(overrides), return_hydra_config=return_hydra_config
         )
+
+
+def compose_job(overrides: Sequence[str] = ()) -> DictConfig:
+    """A job's config as Hydra gives it to the task: HydraConfig set, no ``hydra``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    cfg = compose_config(overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,9 +85,7 @@ class Sweep:
     run_ids: dict[str, str]  # model choice -> child run id (finished ones)
 
 
-def run_sweep_in_process(
-    models: Sequence[str], overrides: Sequence[str] = ()
-) -> Sweep:
+def run_sweep_in_process(models: Sequence[str], overrides: Sequence[str] = ()) -> Sweep:
     """Run a sweep through the real callback and job code, without a subprocess.
 
     The callback gets the multirun config (with its ``hydra`` node) and each job its
@@ -95,15 +105,12 @@ def run_sweep_in_process(
     run_ids = {}
     for model in models:
         try:
-            run_ids[model] = train(compose_config([f"model={model}", *overrides]))[
-                "run_id"
-            ]
+            job = compose_job([f"model={model}", *overrides])
+            run_ids[model] = train(job)["run_id"]
         except Exception:  # recorded on its FAILED run; the sweep goes on
             pass
-    try:
+    with contextlib.suppress(SystemExit):  # raised when a job failed
         callback.on_multirun_end(sweep_cfg)
-    except SystemExit:
-        pass
     return Sweep(
         tracking.configure(sweep_cfg.tracking),
         context["experiment_id"],

@@ -1,1 +1,1 @@
-"""Hydra launcher that runs each job of a multirun as a Ray task (``hydra/launcher=ray``)."""
+"""Hydra launcher running each job of a multirun as a Ray task: hydra/launcher=ray."""

@@ -23,9 +23,12 @@ class RayLauncher(Launcher):
         self.address = address
         self.num_cpus = num_cpus
         self.num_cpus_per_job = num_cpus_per_job
-        if isinstance(init_kwargs, DictConfig):
-            init_kwargs = OmegaConf.to_container(init_kwargs, resolve=True)  # type: ignore[assignment]
-        self.init_kwargs: dict[str, Any] = dict(init_kwargs or {})
+        # Hydra passes the config node as a DictConfig; ray.init wants plain dicts
+        self.init_kwargs: dict[str, Any] = (
+            OmegaConf.to_container(init_kwargs, resolve=True)  # type: ignore[assignment]
+            if isinstance(init_kwargs, DictConfig)
+            else dict(init_kwargs or {})
+        )
         self.shutdown_after = shutdown_after
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None

@@ -1,0 +1,1 @@
+"""Lets users keep their own config groups (``model/xgb.yaml``...) outside the repo."""
