@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -57,3 +58,21 @@ def failed_jobs(runs: pd.DataFrame) -> Sequence[str]:
 def render(table: pd.DataFrame) -> str:
     """The leaderboard as a Markdown table with metrics to 3 decimals."""
     return table.to_markdown(index=False, floatfmt=".3f")
+
+
+def figure(table: pd.DataFrame, sort_by: str) -> Any:
+    """A grouped bar chart: each model's test metrics, models in leaderboard order."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [c for c in table if c.startswith("test_") and c != "test_log_loss"]
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    table.set_index("model")[metrics].plot.bar(ax=ax, rot=0, width=0.8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score on the test split")
+    ax.set_title(f"Leaderboard (sorted by {sort_by})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -38,7 +38,7 @@ class MlflowSweepCallback(Callback):
     def _open_parent_run(self, config: DictConfig) -> None:
         import mlflow
 
-        validate_config(config, groups=("tracking", "leaderboard"))
+        validate_config(config, groups=("tracking", "leaderboard", "policy"))
         uri = tracking.configure(config.tracking)
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location
@@ -86,6 +86,9 @@ class MlflowSweepCallback(Callback):
         markdown = leaderboard.render(table)
         client.log_text(parent_run_id, table.to_csv(index=False), "leaderboard.csv")
         client.log_text(parent_run_id, markdown + "\n", "leaderboard.md")
+        if len(table):
+            chart = leaderboard.figure(table, config.leaderboard.sort_by)
+            client.log_figure(parent_run_id, chart, "leaderboard.png")
         log.info(
             "Leaderboard (by %s), sweep run %s:\n%s",
             config.leaderboard.sort_by,

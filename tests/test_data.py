@@ -147,3 +147,13 @@ def test_download_with_wrong_hash_is_refused(tmp_path, dataset, http_folder):
 def test_missing_file_without_source_says_what_to_set(tmp_path, dataset):
     with pytest.raises(DataContractError, match="CHURN_DATA_DIR"):
         load_dataset({**dataset, "dir": str(tmp_path), "download": None})
+
+
+def test_unreachable_download_says_what_to_set(tmp_path, dataset, http_folder):
+    target = {
+        **dataset,
+        "dir": str(tmp_path / "cache"),
+        "download": {"url": f"{http_folder}/nowhere.csv", "sha256": "0" * 64},
+    }
+    with pytest.raises(DataContractError, match="downloading .* failed.*CHURN_DATA_DIR"):
+        load_dataset(target)
