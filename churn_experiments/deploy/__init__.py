@@ -1,0 +1,1 @@
+"""Deployment targets for the champion model (one module per target)."""

@@ -1,0 +1,271 @@
+"""conf/deploy/azureml.yaml -> azure-ai-ml's own entity objects, and its errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from omegaconf import OmegaConf
+
+from churn_experiments.deploy import azureml
+from churn_experiments.validation import load_schema
+
+pytest.importorskip("azure.ai.ml", reason="needs the [azure] extra")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The `context` parameter is deprecated:DeprecationWarning"
+)
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+@pytest.fixture
+def cfg() -> dict[str, Any]:
+    """The shipped conf/deploy/azureml.yaml as a plain dict."""
+    return OmegaConf.to_container(OmegaConf.load(CONF / "deploy" / "azureml.yaml"))
+
+
+def test_the_shipped_config_becomes_sdk_entities(cfg: dict[str, Any]) -> None:
+    from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
+
+    assert azureml.validate_config(cfg) == cfg
+    endpoint = azureml.build_endpoint(cfg)
+    deployment = azureml.build_deployment(cfg, model="azureml:churn_prediction_model:3")
+
+    assert isinstance(endpoint, ManagedOnlineEndpoint)
+    assert (endpoint.name, endpoint.auth_mode) == ("churn-endpoint", "key")
+    assert isinstance(deployment, ManagedOnlineDeployment)
+    assert deployment.name == "blue"
+    assert deployment.endpoint_name == "churn-endpoint"
+    assert (deployment.instance_type, deployment.instance_count) == (
+        "Standard_DS3_v2",
+        1,
+    )
+    assert deployment.model == "churn_prediction_model:3"
+    assert deployment.code_configuration is None  # MLflow: no scoring script
+    assert deployment.environment is None
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "allowed"),
+    [
+        ({"auth_mode": "token"}, "auth_mode", "'key', 'aml_token', 'aad_token'"),
+        ({"instance_count": "two"}, "instance_count", "an integer >= 1"),
+        ({"instance_count": 1.5}, "instance_count", "an integer >= 1"),
+        ({"instance_count": 0}, "instance_count", "an integer >= 1"),
+        ({"endpoint_name": "1-churn"}, "endpoint_name", "a letter first"),
+        ({"endpoint_name": "ch"}, "endpoint_name", "3-32 characters"),
+        ({"endpoint_name": "c" * 33}, "endpoint_name", "3-32 characters"),
+        ({"endpoint_name": "churn_ep"}, "endpoint_name", "letters, digits and hy"),
+        ({"deployment_name": "blue-"}, "deployment_name", "not a hyphen last"),
+        ({"instance_type": 2}, "instance_type", "Standard_DS3_v2"),
+        ({"traffic": {"blue": 101}}, "traffic.blue", "from 0 to 100"),
+        ({"traffic": {"blue": 60}}, "traffic", "add up to 100"),
+        ({"replicas": 2}, "replicas", "allowed keys: auth_mode, deployment_name"),
+    ],
+)
+def test_a_bad_value_names_file_key_and_allowed_values(
+    cfg: dict[str, Any], change: dict[str, Any], key: str, allowed: str
+) -> None:
+    with pytest.raises(azureml.DeployConfigError) as caught:
+        azureml.validate_config({**cfg, **change})
+
+    message = str(caught.value)
+    assert message.startswith("conf/deploy/azureml.yaml: ")
+    assert key in message
+    assert allowed in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("build", "change", "key", "problem"),
+    [
+        (azureml.build_endpoint, {"auth_mode": "token"}, "auth_mode", "not in set"),
+        (azureml.build_endpoint, {"endpoint_name": "1-churn"}, "endpoint_name", "patt"),
+        (azureml.build_deployment, {"instance_count": "two"}, "instance_count", "int"),
+    ],
+)
+def test_the_sdk_validates_too_and_its_error_is_one_line(
+    cfg: dict[str, Any], build: Any, change: dict[str, Any], key: str, problem: str
+) -> None:
+    """Past our schema, azure-ai-ml's marshmallow schema still guards each entity."""
+    with pytest.raises(azureml.DeployConfigError) as caught:
+        build({**cfg, **change})
+
+    message = str(caught.value)
+    assert message.startswith(f"conf/deploy/azureml.yaml: key '{key}' = ")
+    assert problem in message and "(azure-ai-ml)" in message and "allowed: " in message
+    assert "\n" not in message and "aka.ms" not in message
+    assert caught.value.__suppress_context__  # no SDK traceback chained to it
+
+
+@pytest.mark.parametrize(
+    ("key", "instead"),
+    [
+        ("computeType", "`instance_type`"),
+        ("cpu_cores", "`instance_type`"),
+        ("authEnabled", "`auth_mode: key`"),
+        ("tokenAuthEnabled", "`auth_mode: aml_token`"),
+        ("service_name", "`endpoint_name`"),
+        ("subscription_id", "AZURE_SUBSCRIPTION_ID environment variable"),
+        ("workspace_name", "AZUREML_WORKSPACE_NAME environment variable"),
+    ],
+)
+def test_v1_and_workspace_keys_say_what_to_use_instead(
+    cfg: dict[str, Any], key: str, instead: str
+) -> None:
+    with pytest.raises(azureml.DeployConfigError, match=f"key '{key}'") as caught:
+        azureml.validate_config({**cfg, key: "ACI"})
+    assert instead in str(caught.value)
+
+
+def test_compute_type_says_aci_is_retired(cfg: dict[str, Any]) -> None:
+    with pytest.raises(azureml.DeployConfigError, match="ACI and azureml-core"):
+        azureml.validate_config({**cfg, "computeType": "ACI"})
+
+
+def test_another_kind_is_refused(cfg: dict[str, Any]) -> None:
+    with pytest.raises(azureml.DeployConfigError, match="needs kind: azureml"):
+        azureml.validate_config({**cfg, "kind": "local"})
+
+
+def test_the_workspace_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in azureml.WORKSPACE_ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+
+    with pytest.raises(azureml.DeployConfigError) as caught:
+        azureml.build_client()
+    assert "AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME" in str(caught.value)
+
+    monkeypatch.setenv("AZURE_RESOURCE_GROUP", "churn-rg")
+    monkeypatch.setenv("AZUREML_WORKSPACE_NAME", "churn-ws")
+    made = []
+    monkeypatch.setattr(
+        "azure.identity.DefaultAzureCredential", lambda: made.append(1) or object()
+    )
+    client = azureml.build_client()
+    assert made == [1]  # the default credential, asked nothing until a request
+    assert (client.resource_group_name, client.workspace_name) == (
+        "churn-rg",
+        "churn-ws",
+    )
+
+
+def test_a_missing_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "azure.ai.ml", None)  # import now fails
+
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[azure\]'"):
+        azureml.build_endpoint({"endpoint_name": "churn-endpoint", "auth_mode": "key"})
+
+
+def test_importing_the_module_does_not_import_azure() -> None:
+    code = (
+        "import sys, churn_experiments.deploy.azureml, churn_experiments.predict;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'azure'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("doc", "valid"),
+    [
+        (
+            {
+                "kind": "docker",
+                "model_uri": "models:/m@champion",
+                "output_dir": "build",
+                "build": False,
+                "image_name": "churn-model:1",
+            },
+            True,
+        ),
+        (
+            {
+                "kind": "docker",
+                "model_uri": "models:/m@champion",
+                "output_dir": "build",
+                "build": "no",
+                "image_name": "churn-model",
+            },
+            False,
+        ),
+        (
+            {
+                "kind": "docker",
+                "model_uri": "models:/m@champion",
+                "output_dir": "build",
+                "build": False,
+                "image_name": "Churn Model",
+            },
+            False,
+        ),
+        (
+            {
+                "kind": "local",
+                "model_uri": "models:/m@champion",
+                "host": "127.0.0.1",
+                "port": 70000,
+                "workers": 1,
+                "startup_timeout": 60,
+            },
+            False,
+        ),
+        ({"kind": "kubernetes"}, False),
+        ({"model_uri": "models:/m@champion"}, False),
+    ],
+)
+def test_the_deploy_schema_checks_every_kind(doc: dict[str, Any], valid: bool) -> None:
+    validator = jsonschema.Draft202012Validator(load_schema("deploy"))
+    assert validator.is_valid(doc) is valid
+
+
+@pytest.mark.parametrize(
+    "path", sorted((CONF / "deploy").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_shipped_target_matches_the_schema(path: Path) -> None:
+    doc = OmegaConf.to_container(OmegaConf.load(path))
+    jsonschema.Draft202012Validator(load_schema("deploy")).validate(doc)
+    assert doc["kind"] == path.stem
+
+
+def test_the_local_target_has_exactly_the_agreed_keys() -> None:
+    local = OmegaConf.to_container(OmegaConf.load(CONF / "deploy" / "local.yaml"))
+    assert set(local) == {
+        "kind",
+        "model_uri",
+        "host",
+        "port",
+        "workers",
+        "startup_timeout",
+    }
+
+
+def test_the_cli_reports_config_errors_in_one_line(
+    cfg: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "azureml.yaml"
+    OmegaConf.save({**cfg, "computeType": "ACI"}, path)
+
+    assert azureml.main(["status", "--config", str(path)]) == 1
+    assert "key 'computeType' is not supported here" in caplog.text
+
+
+def test_the_cli_needs_the_workspace_variables(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in azureml.WORKSPACE_ENV.values():
+        monkeypatch.delenv(name, raising=False)
+
+    assert azureml.main(["delete", "--config", str(CONF / "deploy/azureml.yaml")]) == 1
+    assert "set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP" in caplog.text
