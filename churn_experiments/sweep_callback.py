@@ -96,16 +96,17 @@ class MlflowSweepCallback(Callback):
             markdown,
         )
         failed = leaderboard.failed_jobs(runs)
+        client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
+        if failed:
+            skipped = "; no policy was applied" if config.get("policy") else ""
+            raise SystemExit(
+                f"{len(failed)} job(s) of sweep {parent_run_id} failed{skipped}:\n  "
+                + "\n  ".join(failed)
+            )
         if config.get("policy"):
             from churn_experiments.policy import apply_policies
 
             apply_policies(config.policy, sweep_run_id=parent_run_id)
-        client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
-        if failed:
-            raise SystemExit(
-                f"{len(failed)} job(s) of sweep {parent_run_id} failed:\n  "
-                + "\n  ".join(failed)
-            )
 
 
 @contextlib.contextmanager

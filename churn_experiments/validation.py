@@ -14,7 +14,16 @@ from omegaconf import DictConfig, OmegaConf
 from churn_experiments.errors import ConfigError
 
 # config groups whose files are validated, in the order they are checked
-SCHEMA_GROUPS = ("dataset", "features", "model", "tracking", "leaderboard")
+SCHEMA_GROUPS = (
+    "dataset",
+    "features",
+    "model",
+    "tracking",
+    "leaderboard",
+    "policy",
+    "explain",
+    "profile",
+)
 
 
 @functools.cache

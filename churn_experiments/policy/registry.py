@@ -1,0 +1,171 @@
+"""The model registry side: versions, descriptions, tags, aliases, stages, the lock.
+
+The lock is a registered model named ``<name>.policy-lock``: creating a registered
+model whose name exists fails in every MLflow backend (the name is the primary key),
+so creating it is an atomic test-and-set that works for a local SQLite store and a
+shared tracking server alike. It is held only while the registry is changed, records
+its owner and time, and is broken when older than ``stale_after`` seconds (a process
+that died holding it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from churn_experiments.policy.spec import PolicyError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+log = logging.getLogger(__name__)
+
+LOCK_SUFFIX = ".policy-lock"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The model version an alias points at."""
+
+    version: str
+    run_id: str | None
+
+
+def version_uri(name: str, version: str) -> str:
+    """``models:/<name>/<version>``."""
+    return f"models:/{name}/{version}"
+
+
+def alias_holder(client: MlflowClient, name: str, alias: str) -> Holder | None:
+    """The version ``alias`` points at, or None (no such alias or model)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    version = model.aliases.get(alias)
+    if version is None:
+        return None
+    found = client.get_model_version(name, str(version))
+    return Holder(str(version), found.run_id)
+
+
+def find_version(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
+    """The first version of ``name`` registered from ``run_id``, if any."""
+    versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    return min(versions, key=lambda v: int(v.version), default=None)
+
+
+def register(
+    client: MlflowClient, name: str, model_id: str, run_id: str
+) -> tuple[ModelVersion, bool]:
+    """The version registered from ``run_id``, registering its logged model if needed.
+
+    Returns the version and whether it was created now.
+    """
+    from mlflow.exceptions import MlflowException
+
+    existing = find_version(client, name, run_id)
+    if existing is not None:
+        return existing, False
+    try:
+        client.create_registered_model(name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(
+        name, source=f"models:/{model_id}", run_id=run_id, model_id=model_id
+    )
+    return version, True
+
+
+def annotate(
+    client: MlflowClient,
+    version: ModelVersion,
+    description: str | None,
+    tags: Mapping[str, str],
+) -> None:
+    """Set ``tags``, and ``description`` unless the version already has one."""
+    if description and not version.description:
+        client.update_model_version(version.name, version.version, description)
+    for key, value in tags.items():
+        client.set_model_version_tag(version.name, version.version, key, value)
+
+
+def transition(
+    client: MlflowClient, name: str, version: str, stage: str, archive_existing: bool
+) -> None:
+    """Move ``version`` to a (deprecated) registry stage; the policy opted in."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        client.transition_model_version_stage(
+            name, version, stage, archive_existing_versions=archive_existing
+        )
+
+
+@contextlib.contextmanager
+def lock(
+    client: MlflowClient,
+    name: str,
+    timeout: float = 60.0,
+    stale_after: float = 300.0,
+) -> Iterator[None]:
+    """Hold the registry lock of ``name`` (see the module docstring)."""
+    from mlflow.exceptions import MlflowException
+
+    lock_name = name + LOCK_SUFFIX
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.create_registered_model(
+                lock_name,
+                tags={"owner": owner, "acquired_at": f"{time.time():.3f}"},
+                description=f"Held while a policy changes {name}; "
+                f"safe to delete when older than {stale_after:g} s.",
+            )
+            break
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        _break_if_stale(client, lock_name, stale_after)
+        if time.monotonic() > deadline:
+            raise PolicyError(
+                f"{lock_name} is still held after {timeout:g} s; if its owner is "
+                "gone, delete that registered model and retry"
+            )
+        time.sleep(random.uniform(0.05, 0.2))
+    try:
+        yield
+    finally:
+        client.delete_registered_model(lock_name)
+
+
+def _break_if_stale(client: MlflowClient, lock_name: str, stale_after: float) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        held = client.get_registered_model(lock_name)
+        age = time.time() - float(held.tags.get("acquired_at", "inf"))
+        if age > stale_after:
+            log.warning(
+                "breaking %s held by %s for %.0f s",
+                lock_name,
+                held.tags.get("owner"),
+                age,
+            )
+            client.delete_registered_model(lock_name)
+    except MlflowException:  # released meanwhile
+        return

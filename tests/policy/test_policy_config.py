@@ -1,0 +1,211 @@
+"""Policy files and rules without a store: parsing, schema errors, queries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from policy_helpers import BASE_SPEC, EXPERIMENT, make_policy
+
+from churn_experiments.errors import ConfigError
+from churn_experiments.policy import load_policies
+from churn_experiments.policy.compare import mcnemar, resampled_metric
+from churn_experiments.policy.rules import (
+    candidate_filter,
+    check_guard,
+    order_by,
+    parse_guard,
+)
+from churn_experiments.promote import CONF_DIR, parser
+
+
+def compose_policies(selection: str):
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose("config", [f"policy={selection}"])
+
+
+def test_shipped_policies_compose_together_and_load_in_order() -> None:
+    cfg = compose_policies("[best_f1,best_recall]")
+    best_f1, best_recall = load_policies(cfg.policy)
+    assert (best_f1.name, best_recall.name) == ("best_f1", "best_recall")
+    assert best_f1.candidates.experiment == cfg.experiment_name
+    assert best_f1.compare_to.significance.seed == cfg.seed
+    assert (best_f1.actions.alias, best_f1.actions.stage) == ("champion", "Production")
+    assert (best_recall.actions.alias, best_recall.actions.stage) == (
+        "challenger",
+        "Staging",
+    )
+    assert best_f1.content_hash != best_recall.content_hash
+
+
+def test_no_policy_is_selected_by_default() -> None:
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        assert compose("config").get("policy") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "terms", "op", "threshold"),
+    [
+        ("test_roc_auc >= 0.80", ((1, "test_roc_auc"),), ">=", 0.8),
+        (
+            "train_accuracy - test_accuracy <= 0.10",
+            ((1, "train_accuracy"), (-1, "test_accuracy")),
+            "<=",
+            0.1,
+        ),
+        ("fit_seconds<2", ((1, "fit_seconds"),), "<", 2.0),
+        (
+            "test_f1 + test_recall > -1e-3",
+            ((1, "test_f1"), (1, "test_recall")),
+            ">",
+            -0.001,
+        ),
+    ],
+)
+def test_guards_parse(text: str, terms: tuple, op: str, threshold: float) -> None:
+    guard = parse_guard(text)
+    assert (guard.terms, guard.op, guard.threshold) == (terms, op, threshold)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("test_auc >= 0.8", "unknown metric 'test_auc'"),
+        ("__import__('os').system('true') >= 0", "unknown metric"),
+        ("test_f1 >= high", "'high' is not a number"),
+        ("test_f1 == 0.5", "is not a guard"),
+        ("test_f1 * 2 >= 1", r"unknown metric 'test_f1 \* 2'"),
+        ("test_f1 >= nan", "finite"),
+    ],
+)
+def test_bad_guards_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_guard(text)
+
+
+def test_a_failed_guard_says_by_how_much() -> None:
+    gap = parse_guard("train_accuracy - test_accuracy <= 0.10")
+    result = check_guard(gap, {"train_accuracy": 0.954, "test_accuracy": 0.838})
+    assert not result.passed
+    assert result.value == pytest.approx(0.116)
+    assert "misses by 0.0160" in result.detail
+    missing = check_guard(parse_guard("test_log_loss <= 0.5"), {"test_f1": 0.4})
+    assert (
+        not missing.passed and "not logged by this run: test_log_loss" in missing.detail
+    )
+
+
+def test_unknown_select_metric_names_file_key_and_allowed_metrics() -> None:
+    spec = BASE_SPEC | {"select": {"metric": "f1"}}
+    with pytest.raises(ConfigError) as error:
+        load_policies({"best_f1": spec})
+    message = str(error.value)
+    assert "policy/best_f1.yaml" in message
+    assert "policy.best_f1.select.metric" in message
+    assert "'test_f1'" in message and "'test_roc_auc'" in message
+
+
+def test_unknown_guard_metric_names_file_key_and_allowed_metrics() -> None:
+    spec = BASE_SPEC | {"guards": ["test_roc_auc >= 0.8", "tst_recall >= 0.5"]}
+    with pytest.raises(ConfigError) as error:
+        load_policies({"best_recall": spec})
+    message = str(error.value)
+    assert "policy/best_recall.yaml: policy.best_recall.guards.1" in message
+    assert "unknown metric 'tst_recall'" in message
+    assert "allowed metrics: train_accuracy, test_accuracy" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"actions": {"description": "{metrc} won"}}, "fields: policy, metric"),
+        ({"actions": {"stage": "Prod"}}, "'Prod' is not allowed"),
+        ({"compare_to": {"alias": "champion", "significance": {"test": "t"}}}, "'t'"),
+        ({"candidates": {"scope": "all", "experiment": EXPERIMENT}}, "scope"),
+        ({"colour": "red"}, "unknown key policy.p.colour"),
+    ],
+)
+def test_schema_errors_name_the_key(change: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_policies({"p": BASE_SPEC | change})
+
+
+def test_bad_policy_stops_a_sweep_before_any_job(tmp_path, monkeypatch) -> None:
+    from churn_experiments import tracking
+    from churn_experiments.sweep_callback import MlflowSweepCallback
+
+    monkeypatch.chdir(tmp_path)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose(
+            "config",
+            ["policy=best_f1", "policy.best_f1.select.metric=accuracy"],
+            return_hydra_config=True,
+        )
+    with pytest.raises(SystemExit, match="policy.best_f1.select.metric"):
+        MlflowSweepCallback().on_multirun_start(cfg)
+    assert tracking.sweep_context()["parent_run_id"] is None
+    assert list(tmp_path.iterdir()) == []  # no store was even created
+
+
+def test_candidate_query_is_pushed_into_search_runs() -> None:
+    policy = make_policy(
+        candidates={
+            "scope": "sweep",
+            "experiment": EXPERIMENT,
+            "filter": "params.seed = '124'",
+        },
+        select={
+            "metric": "test_log_loss",
+            "mode": "min",
+            "tie_breakers": [{"metric": "test_f1"}],
+        },
+    )
+    assert candidate_filter(policy, "abc") == (
+        "attributes.status = 'FINISHED' and params.seed = '124' "
+        "and tags.sweep_id = 'abc'"
+    )
+    assert order_by(policy) == [
+        "metrics.test_log_loss ASC",
+        "metrics.test_f1 DESC",
+        "attributes.start_time ASC",
+    ]
+
+
+def test_resampled_metrics_match_scikit_learn() -> None:
+    from sklearn import metrics
+
+    rng = np.random.default_rng(0)
+    truth = rng.random(200) < 0.3
+    scores = np.clip(truth * 0.4 + rng.random(200) * 0.6, 0.01, 0.99)
+    predicted = scores > 0.5
+    everything = np.arange(200)[None, :]
+    expected = {
+        "test_accuracy": metrics.accuracy_score(truth, predicted),
+        "test_precision": metrics.precision_score(truth, predicted),
+        "test_recall": metrics.recall_score(truth, predicted),
+        "test_f1": metrics.f1_score(truth, predicted),
+        "test_roc_auc": metrics.roc_auc_score(truth, scores),
+        "test_log_loss": metrics.log_loss(truth, scores),
+    }
+    for name, value in expected.items():
+        got = resampled_metric(name, truth, predicted, scores, everything)
+        assert got[0] == pytest.approx(value), name
+
+
+def test_mcnemar_counts_discordant_rows() -> None:
+    truth = np.array([True] * 10 + [False] * 10)
+    new = truth.copy()
+    old = truth.copy()
+    old[:8] = ~old[:8]  # the holder misses 8 rows the winner gets right
+    p_value, right, wrong = mcnemar(truth, new, old)
+    assert (right, wrong) == (8, 0)
+    assert p_value == pytest.approx(0.5**8)
+    assert mcnemar(truth, new, new)[0] == 1.0
+
+
+@pytest.mark.parametrize("command", ["apply", "history", "rollback"])
+def test_every_command_has_help(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parser().parse_args([command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: python -m churn_experiments.promote" in capsys.readouterr().out
