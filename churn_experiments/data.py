@@ -61,14 +61,36 @@ def fetch(url: str, sha256: str, folder: Path, file_name: str) -> Path:
         raise DataContractError(
             f"download of {url} failed verification: {err}"
         ) from err
+    except OSError as err:  # requests' connection errors are OSErrors too
+        raise DataContractError(
+            f"{folder / file_name} is missing and downloading {url} failed "
+            f"({type(err).__name__}); set CHURN_DATA_DIR to the folder holding the file"
+        ) from err
     return Path(fetched).resolve()
 
 
 def load_dataset(dataset: Mapping[str, Any]) -> pd.DataFrame:
-    """Read and validate the dataset (cached per file content and contract)."""
+    """Read and validate the dataset (cached per file content and contract).
+
+    A dataset with a ``synthetic`` block is generated instead (see
+    :mod:`churn_experiments.synthetic`).
+    """
+    if dataset.get("synthetic"):
+        from churn_experiments.synthetic import generate
+
+        return generate(dataset)
     path = resolve_csv_path(dataset)
     contract = _freeze(dataset["columns"])
     return _load_cached(str(path), _file_digest(path), contract).copy()
+
+
+def dataset_source(dataset: Mapping[str, Any]) -> Any:
+    """Where the rows come from, for MLflow: the CSV path or the generator's settings."""
+    if dataset.get("synthetic"):
+        from churn_experiments.synthetic import source
+
+        return source(dataset)
+    return str(resolve_csv_path(dataset))
 
 
 @functools.lru_cache(maxsize=8)

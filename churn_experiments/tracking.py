@@ -89,20 +89,31 @@ def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def log_pipeline(pipeline: Any, signature: Any, input_example: Any) -> str:
+def log_pipeline(
+    pipeline: Any,
+    signature: Any,
+    input_example: Any,
+    contract: Mapping[str, Mapping[str, Any]],
+) -> str:
     """Log ``pipeline`` as the run's ``model`` with skops, trusting only its own types.
 
     The pipeline was trained in this process, so the types skops reports as untrusted
     (tree internals, say) are exactly what this object contains; they are recorded in
-    the run's tag ``skops_trusted_types``.
+    the run's tag ``skops_trusted_types``. Its pyfunc flavor checks rows against
+    ``contract`` (the input columns' specs) first: see :mod:`.model_flavor`.
     """
     import mlflow
     import skops.io
 
+    from churn_experiments import model_flavor
+
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     mlflow.set_tag("skops_trusted_types", ",".join(trusted) or "none")
-    info = mlflow.sklearn.log_model(
-        pipeline,
+    info = mlflow.models.Model.log(
+        artifact_path=None,
+        flavor=model_flavor,
+        sk_model=pipeline,
+        contract=contract,
         name="model",
         signature=signature,
         input_example=input_example,

@@ -59,7 +59,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         except Exception as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")
-            log.error("run %s (%s) failed: %s", run.info.run_id, family, err)
+            log.info("run %s (%s) recorded as FAILED", run.info.run_id, family)
             raise
     log.info("run %s (%s): %s", run.info.run_id, family, _brief(metrics))
     return {**metrics, "run_id": run.info.run_id}
@@ -71,9 +71,9 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
 
     from churn_experiments import evaluation
     from churn_experiments.data import (
+        dataset_source,
         feature_columns,
         load_dataset,
-        resolve_csv_path,
         split_dataset,
     )
     from churn_experiments.pipeline import build_pipeline
@@ -91,7 +91,7 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     mlflow.log_input(
         mlflow.data.from_pandas(
             frame,
-            source=str(resolve_csv_path(dataset)),
+            source=dataset_source(dataset),
             targets=dataset["target"]["column"],
             name=dataset["name"],
         ),
@@ -110,7 +110,10 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
     tracking.log_pipeline(
-        pipeline, tracking.model_signature(dataset), split.X_test.head(5)
+        pipeline,
+        tracking.model_signature(dataset),
+        split.X_test.head(5),
+        {name: dataset["columns"][name] for name in feature_columns(dataset)},
     )
     if cfg.get("explain") and cfg.explain.get("enabled"):
         from churn_experiments.explain import explain_and_log

@@ -8,7 +8,7 @@ import sys
 
 import mlflow
 import pytest
-from test_train import write_broken_model
+from support import write_broken_model
 
 from churn_experiments.evaluation import METRIC_NAMES
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CONF_DIR, PROJECT, compose_config
+from support import CONF_DIR, PROJECT, compose_config
 from hydra.utils import instantiate
 
 from churn_experiments.errors import ConfigError

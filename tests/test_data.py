@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DATA_FILE, compose_config
+from support import DATA_FILE, compose_config
 from omegaconf import OmegaConf
 
 from churn_experiments.data import (

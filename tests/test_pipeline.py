@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MODELS, compose_config
+from support import MODELS, compose_config
 from omegaconf import OmegaConf
 
 from churn_experiments.data import feature_columns, load_dataset, split_dataset

@@ -6,8 +6,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose_config, compose_job
 from omegaconf import OmegaConf
+from support import compose_config, compose_job, write_broken_model
 
 from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.evaluation import METRIC_NAMES
@@ -79,14 +79,6 @@ def test_failing_job_is_recorded_as_failed_with_its_error(mlflow_store):
     error_txt = client.download_artifacts(runs.loc[0, "run_id"], "error.txt")
     with open(error_txt) as text:
         assert "Traceback" in text.read()
-
-
-def write_broken_model(folder) -> None:
-    """A user's model file with an invalid hyperparameter (a negative learning rate)."""
-    (folder / "model").mkdir(parents=True)
-    (folder / "model" / "broken.yaml").write_text(
-        "_target_: sklearn.ensemble.GradientBoostingClassifier\nlearning_rate: -1.0\n"
-    )
 
 
 def test_sweep_with_a_failing_job_keeps_the_others_and_names_the_failure(

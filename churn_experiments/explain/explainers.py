@@ -1,0 +1,295 @@
+"""Choose a SHAP explainer for a fitted pipeline's classifier and run it.
+
+The classifier is explained on the encoded features the preprocessing step hands it.
+Which output is explained (``output_space``):
+
+- ``probability``: the positive class's probability (random forests, extra trees,
+  decision trees; any model with ``predict_proba`` under permutation or kernel SHAP);
+- ``log_odds``: the positive class's log-odds (gradient boosting, histogram gradient
+  boosting, logistic regression, all exact in that space);
+- ``decision_function``: for models without probabilities (SVC).
+
+In every space ``base_values + values.sum(axis=1)`` equals :func:`model_output`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churn_experiments.data import Split
+from churn_experiments.errors import ConfigError
+from churn_experiments.explain.aggregate import aggregate, aggregate_data, column_groups
+
+log = logging.getLogger(__name__)
+
+# they call the model many times per explained row (kernel: 2^features x background)
+MODEL_AGNOSTIC = ("permutation", "kernel")
+# Kernel SHAP enumerates every coalition (exact, no JIT warm-up) up to this many
+# features; past it, auto switches to the permutation explainer, which scales better.
+KERNEL_EXACT_MAX_FEATURES = 10
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """SHAP values of explained rows, in the encoded feature space.
+
+    ``values`` is rows x features, ``base_values`` has one entry per row, and
+    ``base_values + values.sum(axis=1)`` is the model output in ``output_space``.
+    ``columns`` maps each original column to its encoded features.
+    """
+
+    values: np.ndarray
+    base_values: np.ndarray
+    feature_names: list[str]
+    data: np.ndarray
+    columns: dict[str, list[str]]
+    explainer: str
+    output_space: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def by_column(self) -> Explanation:
+        """The same explanation with one-hot features summed into their columns."""
+        return Explanation(
+            values=aggregate(self.values, self.feature_names, self.columns),
+            base_values=self.base_values,
+            feature_names=list(self.columns),
+            data=aggregate_data(self.data, self.feature_names, self.columns),
+            columns={column: [column] for column in self.columns},
+            explainer=self.explainer,
+            output_space=self.output_space,
+            details=self.details,
+        )
+
+    def mean_abs(self) -> pd.Series:
+        """Mean |SHAP value| per feature, largest first."""
+        importance = pd.Series(
+            np.abs(self.values).mean(axis=0), index=self.feature_names
+        )
+        return importance.sort_values(ascending=False)
+
+    def to_shap(self) -> Any:
+        """A ``shap.Explanation``, for SHAP's own plots."""
+        import shap
+
+        return shap.Explanation(
+            values=self.values,
+            base_values=self.base_values,
+            data=self.data,
+            feature_names=self.feature_names,
+        )
+
+
+def model_output(classifier: Any, X: np.ndarray, output_space: str) -> np.ndarray:
+    """The classifier's positive-class output on encoded rows, in ``output_space``."""
+    if output_space == "probability":
+        return classifier.predict_proba(X)[:, 1]
+    return classifier.decision_function(X)
+
+
+def choose_explainer(classifier: Any, n_features: int) -> str:
+    """What ``explainer: auto`` picks: tree, linear, or a model-agnostic explainer."""
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    trees = (
+        RandomForestClassifier,
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        DecisionTreeClassifier,
+    )
+    if isinstance(classifier, trees):
+        return "tree"
+    if _is_linear(classifier):
+        return "linear"
+    return "kernel" if n_features <= KERNEL_EXACT_MAX_FEATURES else "permutation"
+
+
+def _is_linear(classifier: Any) -> bool:
+    """A binary classifier whose decision function is ``X @ coef_ + intercept_``."""
+    coef = getattr(classifier, "coef_", None)  # an RBF SVC raises, so reads None
+    return (
+        isinstance(coef, np.ndarray)
+        and coef.shape[0] == 1
+        and hasattr(classifier, "intercept_")
+        and hasattr(classifier, "decision_function")
+    )
+
+
+def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explanation:
+    """Explain a seeded sample of rows of ``pipeline`` as ``settings`` say.
+
+    ``settings`` holds the keys of ``conf/explain``: ``explainer``, ``rows_from``,
+    ``max_rows`` (``agnostic_max_rows`` caps it for permutation and kernel SHAP),
+    ``background_size`` and ``seed``. The rows and the background are drawn from
+    separate streams, so changing one size leaves the other sample as it was.
+    """
+    preprocess = pipeline.named_steps["preprocess"]
+    classifier = pipeline.named_steps["classifier"]
+    names = [str(n) for n in preprocess.get_feature_names_out()]
+    kind = settings["explainer"]
+    if kind == "auto":
+        kind = choose_explainer(classifier, len(names))
+    max_rows = settings["max_rows"]
+    if kind in MODEL_AGNOSTIC:
+        max_rows = min(max_rows, settings["agnostic_max_rows"])
+    rows_rng, background_rng = (
+        np.random.default_rng(stream)
+        for stream in np.random.SeedSequence(settings["seed"]).spawn(2)
+    )
+    source = split.X_train if settings["rows_from"] == "train" else split.X_test
+    rows = source.sample(n=min(max_rows, len(source)), random_state=rows_rng)
+    background = split.X_train.sample(
+        n=min(settings["background_size"], len(split.X_train)),
+        random_state=background_rng,
+    )
+    X, X_background = _encode(preprocess, rows), _encode(preprocess, background)
+    started = time.perf_counter()
+    values, base_values, output_space = _RUNNERS[kind](
+        classifier, X, X_background, settings["seed"]
+    )
+    seconds = time.perf_counter() - started
+    log.info(
+        "SHAP (%s, %s) on %d rows x %d features in %.2f s",
+        kind,
+        output_space,
+        *X.shape,
+        seconds,
+    )
+    return Explanation(
+        values=values,
+        base_values=np.broadcast_to(base_values, len(X)).astype(float),
+        feature_names=names,
+        data=X,
+        columns=column_groups(preprocess),
+        explainer=kind,
+        output_space=output_space,
+        details={
+            "explained_class": _plain(classifier.classes_[1]),
+            "rows_from": settings["rows_from"],
+            "background_size": len(X_background),
+            "seconds": seconds,
+            "rows": [_plain(i) for i in rows.index],  # index labels of the split
+        },
+    )
+
+
+def _encode(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
+    encoded = preprocess.transform(frame)
+    if hasattr(encoded, "toarray"):  # a sparse one-hot block
+        encoded = encoded.toarray()
+    return np.asarray(encoded, dtype=float)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+Result = tuple[np.ndarray, np.ndarray, str]
+
+
+def _tree(classifier: Any, X: np.ndarray, background: np.ndarray, seed: int) -> Result:
+    """Exact path-dependent Tree SHAP on the trees' raw output (needs no background)."""
+    import shap
+
+    try:
+        explainer = shap.TreeExplainer(
+            classifier, feature_perturbation="tree_path_dependent"
+        )
+    except Exception as err:  # shap raises InvalidModelError and others
+        raise ConfigError(
+            f"explain.explainer: 'tree' cannot explain {type(classifier).__name__} "
+            f"({err}); use auto, permutation or kernel"
+        ) from err
+    result = explainer(X)
+    values, base_values = result.values, result.base_values
+    if values.ndim == 3:  # one output per class: keep the positive class
+        values, base_values = values[:, :, 1], base_values[:, 1]
+    space = explainer.model.tree_output
+    return values, base_values, space if space in ("probability", "log_odds") else "raw"
+
+
+def _linear(
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int
+) -> Result:
+    """Exact linear SHAP of the decision function, features independent."""
+    import shap
+
+    if not _is_linear(classifier):
+        raise ConfigError(
+            f"explain.explainer: 'linear' cannot explain {type(classifier).__name__} "
+            "(it has no single coef_ row); use auto, permutation or kernel"
+        )
+    model = (classifier.coef_[0], float(np.ravel(classifier.intercept_)[0]))
+    result = shap.LinearExplainer(
+        model, shap.maskers.Independent(background, max_samples=len(background))
+    )(X)
+    space = "log_odds" if hasattr(classifier, "predict_proba") else "decision_function"
+    return result.values, result.base_values, space
+
+
+def _agnostic_space(classifier: Any) -> str:
+    return (
+        "probability" if hasattr(classifier, "predict_proba") else "decision_function"
+    )
+
+
+def _permutation(
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int
+) -> Result:
+    """Antithetic permutation sampling against a sampled background."""
+    import shap
+
+    space = _agnostic_space(classifier)
+    explainer = shap.PermutationExplainer(
+        lambda rows: model_output(classifier, rows, space),
+        shap.maskers.Independent(background, max_samples=len(background)),
+        seed=seed,
+    )
+    result = explainer(X, silent=True)
+    return result.values, result.base_values, space
+
+
+def _kernel(
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int
+) -> Result:
+    """Kernel SHAP against a sampled background.
+
+    Up to ``KERNEL_EXACT_MAX_FEATURES`` features it evaluates every coalition, so the
+    values are exact and ``seed`` is not needed; past that it samples coalitions with
+    NumPy's global random state (shap takes no seed here).
+    """
+    import shap
+
+    space = _agnostic_space(classifier)
+    explainer = shap.KernelExplainer(
+        lambda rows: model_output(classifier, rows, space), background
+    )
+    shap_log = logging.getLogger("shap")
+    level = shap_log.level
+    shap_log.setLevel(logging.WARNING)  # it logs each row's internals at INFO
+    try:
+        result = explainer(X, silent=True)
+    finally:
+        shap_log.setLevel(level)
+    return result.values, result.base_values, space
+
+
+_RUNNERS = {
+    "tree": _tree,
+    "linear": _linear,
+    "permutation": _permutation,
+    "kernel": _kernel,
+}

@@ -1,0 +1,125 @@
+"""Write an explanation into a run's ``explanations/`` folder, and read it back."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from churn_experiments.explain.explainers import Explanation
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+ARTIFACT_DIR = "explanations"
+METRIC_PREFIX = "shap_"
+
+
+def metric_name(column: str) -> str:
+    """``shap_<column>``, with characters MLflow refuses in metric names replaced."""
+    return METRIC_PREFIX + re.sub(r"[^\w\-. /:]", "_", column)
+
+
+def log_explanation(
+    explanation: Explanation, run_id: str, client: MlflowClient | None = None
+) -> None:
+    """Log arrays, names, plots, a JSON summary, metrics and tags on ``run_id``.
+
+    Files under ``explanations/``: ``base_values.npy``, ``shap_values.npy`` and
+    ``data.npy`` (rows x encoded features), ``feature_names.json``, ``columns.json``
+    (original column -> encoded features), ``summary.json`` (explainer, output space,
+    mean |SHAP| per feature and per column) and the PNGs of
+    :func:`~churn_experiments.explain.plots.explanation_figures`. Metrics
+    ``shap_<column>`` hold the mean |SHAP| per original column; tags
+    ``shap_explainer`` and ``shap_output_space`` say how it was computed.
+    """
+    import matplotlib.pyplot as plt
+    import mlflow
+    from mlflow.entities import Metric, RunTag
+
+    from churn_experiments.explain.plots import explanation_figures
+
+    client = client or mlflow.MlflowClient()
+    by_column = explanation.by_column().mean_abs()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        np.save(folder / "base_values.npy", explanation.base_values)
+        np.save(folder / "shap_values.npy", explanation.values)
+        np.save(folder / "data.npy", explanation.data)
+        _write_json(folder / "feature_names.json", explanation.feature_names)
+        _write_json(folder / "columns.json", explanation.columns)
+        _write_json(
+            folder / "summary.json",
+            {
+                "explainer": explanation.explainer,
+                "output_space": explanation.output_space,
+                "mean_abs_shap_by_column": by_column.to_dict(),
+                "mean_abs_shap": explanation.mean_abs().to_dict(),
+                **explanation.details,
+            },
+        )
+        for name, figure in explanation_figures(explanation).items():
+            figure.savefig(folder / name)
+            plt.close(figure)
+        client.log_artifacts(run_id, tmp, ARTIFACT_DIR)
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[
+            Metric(metric_name(str(column)), float(value), now, 0)
+            for column, value in by_column.items()
+        ]
+        + [Metric("shap_seconds", explanation.details["seconds"], now, 0)],
+        tags=[
+            RunTag("shap_explainer", explanation.explainer),
+            RunTag("shap_output_space", explanation.output_space),
+        ],
+    )
+
+
+def _write_json(path: Path, content: Any) -> None:
+    path.write_text(json.dumps(content, indent=2) + "\n")
+
+
+def load(run_id: str, tracking_uri: str | None = None) -> Explanation:
+    """The explanation logged on ``run_id`` (values, base values, names, data).
+
+    ``load(run_id).by_column()`` gives it per original column, ``.to_shap()`` a
+    ``shap.Explanation`` for SHAP's plots. Raises FileNotFoundError for a run
+    without explanations.
+    """
+    import mlflow
+
+    if not mlflow.MlflowClient(tracking_uri).list_artifacts(run_id, ARTIFACT_DIR):
+        raise FileNotFoundError(
+            f"run {run_id} has no {ARTIFACT_DIR}/; explain it with "
+            f"python -m churn_experiments.explain run_id={run_id}"
+        )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id,
+                artifact_path=ARTIFACT_DIR,
+                dst_path=tmp,
+                tracking_uri=tracking_uri,
+            )
+        )
+        summary = json.loads((folder / "summary.json").read_text())
+        for key in ("mean_abs_shap", "mean_abs_shap_by_column"):
+            summary.pop(key)
+        return Explanation(
+            values=np.load(folder / "shap_values.npy"),
+            base_values=np.load(folder / "base_values.npy"),
+            feature_names=json.loads((folder / "feature_names.json").read_text()),
+            data=np.load(folder / "data.npy"),
+            columns=json.loads((folder / "columns.json").read_text()),
+            explainer=summary.pop("explainer"),
+            output_space=summary.pop("output_space"),
+            details=summary,
+        )

@@ -1,0 +1,84 @@
+"""How a pipeline is logged: the scikit-learn flavor plus a pyfunc that checks rows.
+
+``mlflow.sklearn.load_model`` returns the plain pipeline. ``mlflow.pyfunc.load_model``
+and everything built on it (``mlflow models serve``, the Docker image, Azure ML) score
+through :class:`ContractModel`, which checks each request against the dataset's data
+contract first: a wrong type, an unknown category, a number out of range or an empty
+request is refused with ``INVALID_PARAMETER_VALUE`` (HTTP 400 from the scoring server)
+naming the column and value, instead of being scored silently (the one-hot step
+ignores unseen values) or failing inside scikit-learn with an opaque message.
+
+This package is shipped in the model (``code/churn_experiments``), so loading it needs
+nothing beyond the model's pip requirements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+CONTRACT_FILE = "data_contract.json"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def save_model(
+    sk_model: Any,
+    path: str,
+    mlflow_model: Any,
+    contract: Mapping[str, Mapping[str, Any]],
+    **kwargs: Any,
+) -> None:
+    """``mlflow.sklearn.save_model`` plus the contract; pyfunc loads via this module.
+
+    Used as the ``flavor`` of ``mlflow.models.Model.log``; ``contract`` maps each input
+    column to its declared spec (``dtype``, ``categories``, ``min``, ``max``).
+    """
+    import mlflow
+
+    mlflow.sklearn.save_model(
+        sk_model,
+        path,
+        mlflow_model=mlflow_model,
+        code_paths=[str(PACKAGE_DIR)],
+        **kwargs,
+    )
+    Path(path, CONTRACT_FILE).write_text(json.dumps(dict(contract), indent=2))
+    mlflow_model.flavors["python_function"]["loader_module"] = __name__
+    mlflow_model.save(str(Path(path, "MLmodel")))
+
+
+class ContractModel:
+    """The pipeline behind a check of each request against the data contract."""
+
+    def __init__(self, pipeline: Any, contract: Mapping[str, Mapping[str, Any]]):
+        self.pipeline = pipeline
+        self.contract = contract
+
+    def predict(self, data: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
+        """Predict the rows of ``data``; a row breaking the contract raises 400."""
+        from mlflow.exceptions import MlflowException
+
+        from churn_experiments.data import validate_frame
+        from churn_experiments.errors import DataContractError
+
+        if len(data) == 0:
+            raise MlflowException.invalid_parameter_value(
+                "the request holds no rows; send at least one"
+            )
+        try:
+            rows = validate_frame(data.reset_index(drop=True), self.contract, "request")
+        except DataContractError as err:
+            raise MlflowException.invalid_parameter_value(str(err)) from None
+        return self.pipeline.predict(rows)
+
+
+def _load_pyfunc(path: str) -> ContractModel:
+    """Called by ``mlflow.pyfunc.load_model`` with the model's directory."""
+    import mlflow
+
+    contract = json.loads(Path(path, CONTRACT_FILE).read_text())
+    return ContractModel(mlflow.sklearn.load_model(path), contract)

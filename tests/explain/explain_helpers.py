@@ -1,0 +1,26 @@
+"""Fitted pipelines on the tutorial data, shared by the explanation tests."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from support import CONF_DIR, compose_config
+from omegaconf import OmegaConf
+
+from churn_experiments.data import Split, feature_columns, load_dataset, split_dataset
+from churn_experiments.pipeline import build_pipeline
+
+# every model family a user can pick with model=<name>
+MODEL_FILES = sorted(path.stem for path in Path(CONF_DIR, "model").glob("*.yaml"))
+
+
+@functools.cache
+def fit(*overrides: str) -> tuple[object, Split, dict]:
+    """The pipeline of ``overrides`` fitted on its split, and the explain settings."""
+    cfg = compose_config(overrides)
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    split = split_dataset(load_dataset(dataset), dataset)
+    pipeline = build_pipeline(cfg.features, cfg.model, feature_columns(dataset))
+    settings = OmegaConf.to_container(cfg.explain, resolve=True)
+    return pipeline.fit(split.X_train, split.y_train), split, settings

@@ -1,0 +1,122 @@
+"""Which explainer each model gets, and additivity in the space it explains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from explain_helpers import MODEL_FILES, fit
+
+from churn_experiments.errors import ConfigError
+from churn_experiments.explain import explain
+from churn_experiments.explain.explainers import model_output
+
+HIST_GB = (
+    "model=gb",
+    "model._target_=sklearn.ensemble.HistGradientBoostingClassifier",
+    "~model.n_estimators",
+    "+model.max_iter=30",
+)
+# model overrides, the explainer auto picks, the output space it explains
+AUTO = [
+    pytest.param(("model=rf",), "tree", "probability", id="rf"),
+    pytest.param(("model=gb",), "tree", "log_odds", id="gb"),
+    pytest.param(
+        ("model=rf", "model._target_=sklearn.ensemble.ExtraTreesClassifier"),
+        "tree",
+        "probability",
+        id="extra_trees",
+    ),
+    pytest.param(HIST_GB, "tree", "log_odds", id="hist_gb"),
+    pytest.param(("model=lr",), "linear", "log_odds", id="lr"),
+    pytest.param(("model=svc",), "kernel", "decision_function", id="svc"),
+]
+
+
+def assert_additive(pipeline, explanation):
+    classifier = pipeline.named_steps["classifier"]
+    expected = model_output(classifier, explanation.data, explanation.output_space)
+    np.testing.assert_allclose(
+        explanation.base_values + explanation.values.sum(axis=1), expected, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(("overrides", "explainer", "space"), AUTO)
+def test_auto_picks_by_model_type_and_is_additive(overrides, explainer, space):
+    pipeline, split, settings = fit(*overrides)
+    explanation = explain(pipeline, split, {**settings, "max_rows": 40})
+    assert (explanation.explainer, explanation.output_space) == (explainer, space)
+    assert explanation.values.shape == (40, 7)
+    assert_additive(pipeline, explanation)
+
+
+@pytest.mark.parametrize("model", MODEL_FILES)
+def test_every_model_family_gets_an_additive_explanation(model):
+    pipeline, split, settings = fit(f"model={model}")
+    explanation = explain(pipeline, split, {**settings, "max_rows": 20})
+    assert explanation.feature_names == list(
+        pipeline.named_steps["preprocess"].get_feature_names_out()
+    )
+    assert_additive(pipeline, explanation)
+
+
+@pytest.mark.parametrize(
+    ("model", "explainer", "space"),
+    [
+        ("lr", "kernel", "probability"),
+        ("svc", "permutation", "decision_function"),  # ~5 s: numba compiles once
+    ],
+)
+def test_model_agnostic_explainers_on_request(model, explainer, space):
+    pipeline, split, settings = fit(f"model={model}")
+    explanation = explain(
+        pipeline,
+        split,
+        {**settings, "explainer": explainer, "max_rows": 5, "background_size": 10},
+    )
+    assert (explanation.explainer, explanation.output_space) == (explainer, space)
+    assert_additive(pipeline, explanation)
+
+
+@pytest.mark.parametrize(("model", "explainer"), [("svc", "tree"), ("rf", "linear")])
+def test_an_explainer_that_cannot_explain_the_model_says_so(model, explainer):
+    pipeline, split, settings = fit(f"model={model}")
+    with pytest.raises(ConfigError, match=f"'{explainer}' cannot explain"):
+        explain(pipeline, split, {**settings, "explainer": explainer})
+
+
+def test_rows_are_a_seeded_sample_of_the_chosen_split_bounded_by_max_rows():
+    pipeline, split, settings = fit("model=gb")
+    settings = {**settings, "rows_from": "test", "max_rows": 30}
+    first, again = (explain(pipeline, split, settings) for _ in range(2))
+    assert len(first.details["rows"]) == 30
+    assert set(first.details["rows"]) <= set(split.X_test.index)
+    assert first.details["rows"] == again.details["rows"]
+    everything = explain(pipeline, split, {**settings, "max_rows": 10_000})
+    assert len(everything.values) == len(split.X_test)
+
+
+def test_model_agnostic_explainers_explain_fewer_rows():
+    pipeline, split, settings = fit("model=svc")
+    settings = {**settings, "max_rows": 30, "agnostic_max_rows": 12}
+    assert len(explain(pipeline, split, settings).values) == 12
+    pipeline, split, _ = fit("model=rf")
+    assert len(explain(pipeline, split, settings).values) == 30
+
+
+def test_by_column_keeps_the_total_and_ranks_columns():
+    pipeline, split, settings = fit("model=rf")
+    explanation = explain(pipeline, split, {**settings, "max_rows": 50})
+    by_column = explanation.by_column()
+    assert by_column.feature_names == [
+        "FrequentFlyer",
+        "AccountSyncedToSocialMedia",
+        "BookedHotelOrNot",
+        "Age",
+        "AnnualIncomeClass",
+        "ServicesOpted",
+    ]
+    np.testing.assert_allclose(
+        by_column.values.sum(axis=1), explanation.values.sum(axis=1)
+    )
+    ranking = by_column.mean_abs()
+    assert list(ranking) == sorted(ranking, reverse=True)

@@ -1,0 +1,96 @@
+"""What a run records under explanations/, loading it, re-explaining from the CLI."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pytest
+from support import compose_config
+from explain_helpers import fit
+
+from churn_experiments.errors import ConfigError
+from churn_experiments.explain import explain_and_log, load
+from churn_experiments.explain.__main__ import main
+from churn_experiments.train import train
+from churn_experiments.validation import validate_config
+
+FILES = {
+    "base_values.npy",
+    "shap_values.npy",
+    "data.npy",
+    "feature_names.json",
+    "columns.json",
+    "summary.json",
+    "summary_bar.png",
+    "beeswarm.png",
+    "summary_bar_by_column.png",
+    "beeswarm_by_column.png",
+}
+COLUMNS = [
+    "FrequentFlyer",
+    "AccountSyncedToSocialMedia",
+    "BookedHotelOrNot",
+    "Age",
+    "AnnualIncomeClass",
+    "ServicesOpted",
+]
+EXPLAINERS = {"lr": "linear", "rf": "tree", "svc": "kernel", "gb": "tree"}
+
+
+@pytest.mark.parametrize("model", EXPLAINERS)
+def test_each_sweep_run_records_its_explanation(tutorial_sweep, model):
+    client = mlflow.MlflowClient(tutorial_sweep.tracking_uri)
+    run_id = tutorial_sweep.run_ids[model]
+    listed = {a.path for a in client.list_artifacts(run_id, "explanations")}
+    assert listed == {f"explanations/{name}" for name in FILES}
+    run = client.get_run(run_id)
+    assert run.data.tags["shap_explainer"] == EXPLAINERS[model]
+    assert run.data.tags["shap_output_space"]
+    assert {f"shap_{column}" for column in COLUMNS} <= set(run.data.metrics)
+
+
+def test_load_reads_back_what_explain_and_log_wrote(mlflow_store):
+    pipeline, split, settings = fit("model=gb")
+    with mlflow.start_run() as run:
+        logged = explain_and_log(pipeline, split, {**settings, "max_rows": 25})
+    loaded = load(run.info.run_id)
+    for field in ("values", "base_values", "data"):
+        np.testing.assert_array_equal(getattr(loaded, field), getattr(logged, field))
+    assert loaded.feature_names == logged.feature_names
+    assert loaded.columns == logged.columns
+    assert (loaded.explainer, loaded.output_space) == ("tree", "log_odds")
+    assert loaded.details["rows"] == logged.details["rows"]
+    metrics = mlflow.get_run(run.info.run_id).data.metrics
+    for column, value in loaded.by_column().mean_abs().items():
+        assert metrics[f"shap_{column}"] == pytest.approx(value)
+
+
+def test_the_cli_explains_an_existing_run_again(mlflow_store, capsys):
+    run_id = train(compose_config(["model=gb", "explain.enabled=false"]))["run_id"]
+    with pytest.raises(FileNotFoundError):
+        load(run_id)
+    main([f"run_id={run_id}", "explain.rows_from=test", "explain.max_rows=15"])
+    explanation = load(run_id)
+    assert explanation.values.shape == (15, 7)
+    assert explanation.details["rows_from"] == "test"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "run_id=<id>" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["explain.max_rows=3"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("explain.explainer=tre", "explain.explainer: 'tre' is not allowed; allowed"),
+        ("explain.max_rows=0", "explain.max_rows: 0 is less than the minimum"),
+        ("+explain.rows=5", "unknown key explain.rows"),
+    ],
+)
+def test_a_typo_in_the_explain_settings_is_a_clear_config_error(override, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        validate_config(compose_config([override]))
+    assert "explain" in str(error.value).split(":")[0]

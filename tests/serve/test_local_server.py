@@ -1,0 +1,295 @@
+"""The local target: `python -m churn_experiments.serve` serving the champion for real.
+
+One CLI server (started with a PATH that lacks the virtualenv's bin) answers all the
+payload tests; it is stopped with Ctrl-C at the end of the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+from omegaconf import OmegaConf
+
+from churn_experiments import payloads
+from churn_experiments.data import load_dataset, split_dataset
+from churn_experiments.errors import ConfigError
+from churn_experiments.serve import (
+    ServeError,
+    free_port,
+    load_config,
+    main,
+    running_server,
+    serve_command,
+    server_env,
+    start_server,
+)
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "deploy"
+LOCAL_YAML = CONF / "local.yaml"
+MODEL_NAME = "churn_prediction_model"
+CHAMPION = f"models:/{MODEL_NAME}@champion"
+VENV_BIN = str(Path(sys.executable).parent)
+PATH_WITHOUT_VENV = os.pathsep.join(
+    p for p in os.environ["PATH"].split(os.pathsep) if p != VENV_BIN
+)
+COLUMNS = [
+    "Age",
+    "FrequentFlyer",
+    "AnnualIncomeClass",
+    "ServicesOpted",
+    "AccountSyncedToSocialMedia",
+    "BookedHotelOrNot",
+]
+ROW = [35, "Yes", "Low Income", 2, "No", "No"]
+
+
+def split_body(columns: list[str], rows: list[list]) -> str:
+    return json.dumps({"dataframe_split": {"columns": columns, "data": rows}})
+
+
+def with_value(column: str, value: object) -> str:
+    row = dict(zip(COLUMNS, ROW, strict=True)) | {column: value}
+    return split_body(COLUMNS, [list(row.values())])
+
+
+@dataclass(frozen=True)
+class Champion:
+    tracking_uri: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class CliServer:
+    url: str  # .../invocations
+    ready_line: str
+    curl_line: str
+
+
+@pytest.fixture(scope="module")
+def champion(
+    tutorial_sweep, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Champion]:
+    """A copy of the tutorial store where the gb run is the registered champion."""
+    folder = tmp_path_factory.mktemp("serve_store")
+    shutil.copy(tutorial_sweep.tracking_uri.removeprefix("sqlite:///"), folder)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    run_id = tutorial_sweep.run_ids["gb"]
+    saved = mlflow.get_tracking_uri()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_tracking_uri(uri)
+        version = mlflow.register_model(f"runs:/{run_id}/model", MODEL_NAME).version
+        mlflow.MlflowClient().set_registered_model_alias(
+            MODEL_NAME, "champion", version
+        )
+        yield Champion(uri, run_id)
+    mlflow.set_tracking_uri(saved)
+
+
+@pytest.fixture(scope="module")
+def cli_server(
+    champion: Champion, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CliServer]:
+    """The CLI serving the champion, from a venv that is not activated.
+
+    Plain ``mlflow models serve`` fails there: it execs ``uvicorn`` found on PATH.
+    """
+    assert shutil.which("uvicorn", path=PATH_WITHOUT_VENV) is None
+    log_file = tmp_path_factory.mktemp("cli") / "stderr.txt"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": champion.tracking_uri,
+        "PATH": PATH_WITHOUT_VENV,
+    }
+    command = [sys.executable, "-m", "churn_experiments.serve"]
+    with open(log_file, "w") as stderr:
+        cli = subprocess.Popen(
+            [*command, "--config", str(LOCAL_YAML), f"port={free_port()}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        ready, _, curl = (cli.stdout.readline().strip() for _ in range(3))
+        assert ready.startswith("Serving"), log_file.read_text()
+        yield CliServer(ready.split(" at ")[1].split()[0], ready, curl)
+    finally:
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=30) == 0, log_file.read_text()
+    assert "stopped the server" in log_file.read_text()
+    host, port = ready.split("//")[1].split("/")[0].split(":")
+    with socket.socket() as sock:  # nothing listens any more
+        assert sock.connect_ex((host, int(port))) != 0
+
+
+@pytest.fixture(scope="module")
+def test_split(champion: Champion) -> pd.DataFrame:
+    """The champion run's own test rows, from the config it logged."""
+    text = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/config.yaml")
+    dataset = OmegaConf.to_container(OmegaConf.create(text).dataset)
+    return split_dataset(load_dataset(dataset), dataset).X_test
+
+
+def post(url: str, data: str, content_type: str = "application/json"):
+    return requests.post(url, data=data, headers={"Content-Type": content_type})
+
+
+def test_serve_command_uses_this_python_and_puts_its_bin_first_on_path():
+    cfg = load_config(LOCAL_YAML, ["port=5099"])
+    command = serve_command(cfg)
+    assert command[:5] == [sys.executable, "-m", "mlflow", "models", "serve"]
+    assert " ".join(command).endswith(
+        f"--model-uri {CHAMPION} --env-manager local --host 127.0.0.1"
+        " --port 5099 --workers 1"
+    )
+    path = server_env({"PATH": PATH_WITHOUT_VENV})["PATH"].split(os.pathsep)
+    assert path[0] == VENV_BIN
+
+
+@pytest.mark.parametrize(
+    ("config", "overrides", "message"),
+    [
+        (LOCAL_YAML, ["port=abc"], "deploy.port: 'abc' is not of type 'integer'"),
+        (LOCAL_YAML, ["colour=red"], "unknown key deploy.colour"),
+        (CONF / "docker.yaml", [], "this command needs kind: local"),
+        (CONF / "missing.yaml", [], "missing.yaml does not exist"),
+    ],
+)
+def test_config_errors_name_the_file_and_key(config, overrides, message, caplog):
+    with pytest.raises(ConfigError) as err:
+        load_config(config, overrides)
+    assert message in str(err.value)
+    assert main(["--config", str(config), *overrides]) == 1
+    assert message in caplog.text
+
+
+def test_a_port_in_use_is_refused_before_anything_starts():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = load_config(LOCAL_YAML, [f"port={port}"])
+        with pytest.raises(ServeError, match=f"cannot serve on 127.0.0.1:{port}"):
+            start_server(cfg)
+
+
+@pytest.mark.slow
+def test_ready_line_and_its_curl_example_work(cli_server: CliServer):
+    assert cli_server.ready_line.startswith(f"Serving {CHAMPION} at http://127.0.0.1:")
+    command = shlex.split(cli_server.curl_line)
+    assert command[:3] == ["curl", "-s", cli_server.url]
+    answer = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert len(payloads.parse_predictions(answer.stdout)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["dataframe_split", "dataframe_records"])
+def test_champion_predicts_the_test_split_like_pyfunc(
+    cli_server: CliServer, champion: Champion, test_split: pd.DataFrame, fmt: str
+):
+    answer = requests.post(cli_server.url, json=payloads.to_payload(test_split, fmt))
+    assert answer.status_code == 200, answer.text
+    expected = mlflow.pyfunc.load_model(CHAMPION).predict(test_split)
+    np.testing.assert_array_equal(payloads.parse_predictions(answer.content), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("data", "content_type", "message"),
+    [
+        pytest.param(
+            split_body(COLUMNS[1:], [ROW[1:]]),
+            "application/json",
+            "Model is missing inputs ['Age']",
+            id="missing-column",
+        ),
+        pytest.param(
+            with_value("Age", "abc"),
+            "application/json",
+            "Failed to convert column Age to type 'int64'",
+            id="wrong-type-number",
+        ),
+        pytest.param(
+            with_value("FrequentFlyer", 1),
+            "application/json",
+            "column 'FrequentFlyer' has unknown value(s) ['1']",
+            id="wrong-type-category",
+        ),
+        pytest.param("{not json", "application/json", "valid JSON", id="not-json"),
+        pytest.param(
+            split_body(COLUMNS, [ROW]), "text/plain", "content types", id="text-plain"
+        ),
+        pytest.param(
+            with_value("AnnualIncomeClass", "Rich"),
+            "application/json",
+            "column 'AnnualIncomeClass' has unknown value(s) ['Rich']",
+            id="unseen-ordinal",
+        ),
+        pytest.param(
+            with_value("FrequentFlyer", "Maybe"),
+            "application/json",
+            "column 'FrequentFlyer' has unknown value(s) ['Maybe']",
+            id="unseen-nominal",
+        ),
+        pytest.param(
+            with_value("Age", 500),
+            "application/json",
+            "column 'Age' has value(s) [500] outside the declared range [18, 100]",
+            id="out-of-range",
+        ),
+        pytest.param(
+            split_body(COLUMNS, []),
+            "application/json",
+            "the request holds no rows",
+            id="empty-list",
+        ),
+        pytest.param(
+            json.dumps({"dataframe_records": []}),
+            "application/json",
+            "Model is missing inputs",
+            id="empty-records",
+        ),
+    ],
+)
+def test_a_bad_payload_gets_a_clear_4xx_and_the_server_goes_on(
+    cli_server: CliServer, data: str, content_type: str, message: str
+):
+    answer = post(cli_server.url, data, content_type)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert message in answer.text
+    assert "Traceback" not in answer.text
+    good = post(cli_server.url, split_body(COLUMNS, [ROW]))
+    assert good.status_code == 200 and len(good.json()["predictions"]) == 1
+
+
+@pytest.mark.slow
+def test_a_server_that_cannot_start_shows_its_log_and_leaves_nothing_running(
+    champion: Champion,
+):
+    cfg = load_config(
+        LOCAL_YAML, [f"port={free_port()}", "model_uri=models:/no_such_model/1"]
+    )
+    with (
+        pytest.raises(ServeError, match="exited with code 1") as err,
+        running_server(cfg),
+    ):
+        pass
+    assert "no_such_model" in str(err.value)
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", cfg["port"])) != 0

@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: paths, composed configs, an in-process sweep."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+PROJECT = Path(__file__).resolve().parents[1]
+CONF_DIR = PROJECT / "conf"
+DATA_DIR = Path(os.environ.get("CHURN_DATA_DIR", PROJECT.parent / "shared" / "data"))
+DATA_FILE = DATA_DIR / "Customertravel.csv"
+MODELS = ("lr", "rf", "svc", "gb")
+
+
+def compose_config(
+    overrides: Sequence[str] = (), return_hydra_config: bool = False
+) -> DictConfig:
+    """Compose ``conf/config.yaml`` with ``overrides``, as the app would."""
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose(
+            "config", overrides=list(overrides), return_hydra_config=return_hydra_config
+        )
+
+
+def compose_job(overrides: Sequence[str] = ()) -> DictConfig:
+    """A job's config as Hydra gives it to the task: HydraConfig set, no ``hydra``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    cfg = compose_config(overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What an in-process sweep left behind."""
+
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    run_ids: dict[str, str]  # model choice -> child run id (finished ones)
+
+
+def run_sweep_in_process(models: Sequence[str], overrides: Sequence[str] = ()) -> Sweep:
+    """Run a sweep through the real callback and job code, without a subprocess.
+
+    The callback gets the multirun config (with its ``hydra`` node) and each job its
+    own composed config, as Hydra's basic launcher would give them. A failing job is
+    recorded and skipped, as in a real sweep.
+    """
+    from churn_experiments import tracking
+    from churn_experiments.sweep_callback import MlflowSweepCallback
+    from churn_experiments.train import train
+
+    callback = MlflowSweepCallback()
+    sweep_cfg = compose_config(overrides, return_hydra_config=True)
+    with open_dict(sweep_cfg):
+        sweep_cfg.hydra.overrides.task = [f"model={','.join(models)}", *overrides]
+    callback.on_multirun_start(sweep_cfg)
+    context = tracking.sweep_context()
+    run_ids = {}
+    for model in models:
+        try:
+            job = compose_job([f"model={model}", *overrides])
+            run_ids[model] = train(job)["run_id"]
+        except Exception:  # recorded on its FAILED run; the sweep goes on
+            pass
+    with contextlib.suppress(SystemExit):  # raised when a job failed
+        callback.on_multirun_end(sweep_cfg)
+    return Sweep(
+        tracking.configure(sweep_cfg.tracking),
+        context["experiment_id"],
+        context["parent_run_id"],
+        run_ids,
+    )
+
+
+def write_broken_model(folder: Path) -> None:
+    """A user's model file with an invalid hyperparameter (a negative learning rate)."""
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "broken.yaml").write_text(
+        "_target_: sklearn.ensemble.GradientBoostingClassifier\nlearning_rate: -1.0\n"
+    )
