@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from support import CONF_DIR, compose_config
 from omegaconf import OmegaConf
+from support import CONF_DIR, compose_config
 
 from churn_experiments.data import Split, feature_columns, load_dataset, split_dataset
 from churn_experiments.pipeline import build_pipeline

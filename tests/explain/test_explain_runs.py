@@ -5,8 +5,8 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
-from support import compose_config
 from explain_helpers import fit
+from support import compose_config
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain_and_log, load
