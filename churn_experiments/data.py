@@ -85,7 +85,7 @@ def load_dataset(dataset: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def dataset_source(dataset: Mapping[str, Any]) -> Any:
-    """Where the rows come from, for MLflow: the CSV path or the generator's settings."""
+    """The rows' source for MLflow: the CSV path, or the generator's settings."""
     if dataset.get("synthetic"):
         from churn_experiments.synthetic import source
 

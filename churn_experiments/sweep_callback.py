@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import tracking
 from churn_experiments.errors import ChurnExperimentsError
@@ -55,6 +55,9 @@ class MlflowSweepCallback(Callback):
         os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         os.environ["MLFLOW_TRACKING_URI"] = uri
         log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
+        tracking.log_sweep_dataset(
+            run_id, OmegaConf.to_container(config.dataset, resolve=True)
+        )
         if config.get("profile") and config.profile.get("enabled"):
             from churn_experiments.profile import log_profile
 

@@ -155,3 +155,39 @@ def model_signature(dataset: Mapping[str, Any]) -> Any:
         if name != target
     ]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("long")]))
+
+
+def dataset_record(frame: Any, dataset: Mapping[str, Any]) -> Any:
+    """``frame`` as an MLflow dataset (name, source, digest, schema, targets)."""
+    import mlflow
+
+    from churn_experiments.data import dataset_source
+
+    return mlflow.data.from_pandas(
+        frame,
+        source=dataset_source(dataset),
+        targets=dataset["target"]["column"],
+        name=dataset["name"],
+    )
+
+
+def log_sweep_dataset(run_id: str, dataset: Mapping[str, Any]) -> None:
+    """Record the sweep's data on its parent run, before any job starts.
+
+    Besides documenting the sweep, this writes the dataset's row in the store once:
+    parallel jobs that log the same dataset then find it, instead of racing to insert
+    it (a unique-key violation on a PostgreSQL tracking server).
+    """
+    import mlflow
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    from churn_experiments.data import load_dataset
+
+    record = dataset_record(load_dataset(dataset), dataset)
+    with quiet_known_warnings():
+        entity = record._to_mlflow_entity()
+    mlflow.MlflowClient().log_inputs(
+        run_id,
+        datasets=[DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, "sweep")])],
+    )

@@ -71,7 +71,6 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
 
     from churn_experiments import evaluation
     from churn_experiments.data import (
-        dataset_source,
         feature_columns,
         load_dataset,
         split_dataset,
@@ -88,15 +87,7 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     )
     classifier = pipeline.named_steps["classifier"]
     mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
-    mlflow.log_input(
-        mlflow.data.from_pandas(
-            frame,
-            source=dataset_source(dataset),
-            targets=dataset["target"]["column"],
-            name=dataset["name"],
-        ),
-        context="training",
-    )
+    mlflow.log_input(tracking.dataset_record(frame, dataset), context="training")
 
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)

@@ -20,6 +20,20 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
+@pytest.fixture(autouse=True)
+def _tracking_uri_per_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts on the session's read-only sweep store, if it uses it, and
+    leaves MLflow's global tracking URI as it found it (``runs:/`` URIs resolve there).
+    """
+    import mlflow
+
+    saved = mlflow.get_tracking_uri()
+    if "tutorial_sweep" in request.fixturenames:
+        mlflow.set_tracking_uri(request.getfixturevalue("tutorial_sweep").tracking_uri)
+    yield
+    mlflow.set_tracking_uri(saved)
+
+
 @pytest.fixture(scope="session")
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, migrated SQLite store: copying it costs ms, migrating it ~3 s."""

@@ -9,8 +9,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from support import compose_config
 from omegaconf import OmegaConf
+from support import compose_config
 
 from churn_experiments.data import load_dataset
 from churn_experiments.errors import ConfigError

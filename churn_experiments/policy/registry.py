@@ -138,7 +138,12 @@ def lock(
             )
             break
         except MlflowException as err:
-            if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            # A tracking server answers a lost INSERT race by re-reading the model; if
+            # its holder released it in between, that read says it does not exist.
+            if err.error_code not in (
+                "RESOURCE_ALREADY_EXISTS",
+                "RESOURCE_DOES_NOT_EXIST",
+            ):
                 raise
         _break_if_stale(client, lock_name, stale_after)
         if time.monotonic() > deadline:
