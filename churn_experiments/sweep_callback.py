@@ -50,18 +50,24 @@ class MlflowSweepCallback(Callback):
             tags={"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)},
         )
         run_id = parent.info.run_id
+        log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
+        try:
+            tracking.log_sweep_dataset(
+                run_id, OmegaConf.to_container(config.dataset, resolve=True)
+            )
+            if config.get("profile") and config.profile.get("enabled"):
+                from churn_experiments.profile import log_profile
+
+                log_profile(config, run_id)
+        except Exception as err:  # bad data: no job would get further
+            client = mlflow.MlflowClient()
+            client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
+            client.set_terminated(run_id, "FAILED")
+            raise
         os.environ[tracking.PARENT_RUN_ENV] = run_id
         os.environ[tracking.SWEEP_ID_ENV] = run_id
         os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         os.environ["MLFLOW_TRACKING_URI"] = uri
-        log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
-        tracking.log_sweep_dataset(
-            run_id, OmegaConf.to_container(config.dataset, resolve=True)
-        )
-        if config.get("profile") and config.profile.get("enabled"):
-            from churn_experiments.profile import log_profile
-
-            log_profile(config, run_id)
 
     def _close_parent_run(self, config: DictConfig) -> None:
         import mlflow

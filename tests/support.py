@@ -13,7 +13,9 @@ from omegaconf import DictConfig, open_dict
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONF_DIR = PROJECT / "conf"
-DATA_DIR = Path(os.environ.get("CHURN_DATA_DIR", PROJECT.parent / "shared" / "data"))
+DATA_DIR = Path(
+    os.environ.get("CHURN_DATA_DIR", PROJECT.parent / "shared" / "data")
+).resolve()
 DATA_FILE = DATA_DIR / "Customertravel.csv"
 MODELS = ("lr", "rf", "svc", "gb")
 

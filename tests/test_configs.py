@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from support import CONF_DIR, PROJECT, compose_config
 from hydra.utils import instantiate
+from support import CONF_DIR, PROJECT, compose_config
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.pipeline import build_classifier, build_pipeline

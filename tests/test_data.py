@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import DATA_FILE, compose_config
 from omegaconf import OmegaConf
+from support import DATA_FILE, compose_config
 
 from churn_experiments.data import (
     feature_columns,
@@ -155,5 +155,7 @@ def test_unreachable_download_says_what_to_set(tmp_path, dataset, http_folder):
         "dir": str(tmp_path / "cache"),
         "download": {"url": f"{http_folder}/nowhere.csv", "sha256": "0" * 64},
     }
-    with pytest.raises(DataContractError, match="downloading .* failed.*CHURN_DATA_DIR"):
+    with pytest.raises(
+        DataContractError, match="downloading .* failed.*CHURN_DATA_DIR"
+    ):
         load_dataset(target)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from support import MODELS, compose_config
 from omegaconf import OmegaConf
+from support import MODELS, compose_config
 
 from churn_experiments.data import feature_columns, load_dataset, split_dataset
 from churn_experiments.evaluation import METRIC_NAMES, score

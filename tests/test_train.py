@@ -99,3 +99,14 @@ def test_sweep_with_a_failing_job_keeps_the_others_and_names_the_failure(
         mlflow.MlflowClient().download_artifacts(sweep.parent_run_id, "leaderboard.csv")
     )
     assert list(board["model"]) == ["lr"]
+
+
+def test_missing_data_stops_the_sweep_before_any_job(run_sweep, tmp_path):
+    from churn_experiments.tracking import sweep_context
+
+    with pytest.raises(SystemExit, match="starting the sweep: .*CHURN_DATA_DIR"):
+        run_sweep(["lr"], overrides=[f"dataset.dir={tmp_path}", "dataset.download=null"])
+    runs = mlflow.search_runs(search_all_experiments=True)
+    assert list(runs["tags.sweep"]) == ["true"]  # the parent, and no job ran
+    assert list(runs["status"]) == ["FAILED"]
+    assert sweep_context()["parent_run_id"] is None
