@@ -105,7 +105,7 @@ def test_missing_data_stops_the_sweep_before_any_job(run_sweep, tmp_path):
     from churn_experiments.tracking import sweep_context
 
     with pytest.raises(SystemExit, match="starting the sweep: .*CHURN_DATA_DIR"):
-        run_sweep(["lr"], overrides=[f"dataset.dir={tmp_path}", "dataset.download=null"])
+        run_sweep(["lr"], [f"dataset.dir={tmp_path}", "dataset.download=null"])
     runs = mlflow.search_runs(search_all_experiments=True)
     assert list(runs["tags.sweep"]) == ["true"]  # the parent, and no job ran
     assert list(runs["status"]) == ["FAILED"]
