@@ -205,6 +205,7 @@ def test_champion_predicts_the_test_split_like_pyfunc(
 ):
     answer = requests.post(cli_server.url, json=payloads.to_payload(test_split, fmt))
     assert answer.status_code == 200, answer.text
+    mlflow.set_tracking_uri(champion.tracking_uri)  # the copy holding the registry
     expected = mlflow.pyfunc.load_model(CHAMPION).predict(test_split)
     np.testing.assert_array_equal(payloads.parse_predictions(answer.content), expected)
 
