@@ -14,7 +14,6 @@ not found", return code 127) when the virtualenv is not activated.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import json
@@ -34,11 +33,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from churn_experiments.cli import CONF_DIR, target_arguments
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 
 log = logging.getLogger("churn_experiments.serve")  # __name__ is __main__ under -m
 
-CONFIG_FILE = "conf/deploy/local.yaml"
+CONFIG_FILE = CONF_DIR / "deploy" / "local.yaml"
 POLL_SECONDS = 0.1  # between two /ping attempts
 PROGRESS_SECONDS = 3.0  # between two "still waiting" log lines
 STOP_SECONDS = 10.0  # grace period after SIGTERM, then SIGKILL
@@ -257,21 +257,14 @@ def curl_command(url: str, body: Mapping[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m churn_experiments.serve [--config FILE] [KEY=VALUE ...]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m churn_experiments.serve",
-        description="Serve an MLflow model with `mlflow models serve --env-manager"
-        " local`: wait until it answers, print a curl example, serve until Ctrl-C.",
+    args = target_arguments(
+        "python -m churn_experiments.serve",
+        "Serve an MLflow model with `mlflow models serve --env-manager local`: wait"
+        " until it answers, print a curl example, serve until Ctrl-C.",
+        CONFIG_FILE,
+        "port=5002 model_uri=runs:/<id>/model",
+        argv,
     )
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="override a key of the config, e.g. port=5002 model_uri=runs:/<id>/model",
-    )
-    parser.add_argument("--config", default=CONFIG_FILE, help="the target's YAML file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(format="[%(levelname)s] %(name)s: %(message)s")
-    logging.getLogger("churn_experiments").setLevel(logging.INFO)
     try:
         cfg = load_config(args.config, args.overrides)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server first

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +39,25 @@ def configure(tracking: Mapping[str, Any]) -> str:
     return uri
 
 
-def ensure_experiment(name: str, artifact_location: str | None) -> str:
+def ensure_experiment(
+    name: str, artifact_location: str | None, client: Any | None = None
+) -> str:
     """Return the id of experiment ``name``, creating it with an explicit artifact root.
 
-    An explicit local root avoids experiments without one (the notebook hit that with an
-    experiment made in the UI). Safe when several processes race to create it.
+    ``artifact_location`` is a URI or a local folder (made absolute). An explicit local
+    root avoids experiments without one (the notebook hit that with an experiment made
+    in the UI). Safe when several processes race to create it.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    client = mlflow.MlflowClient()
+    client = client or mlflow.MlflowClient()
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = Path(artifact_location).resolve().as_uri() if artifact_location else None
+    location = artifact_location
+    if location and not urlparse(location).scheme:
+        location = Path(location).resolve().as_uri()
     try:
         return client.create_experiment(name, artifact_location=location)
     except MlflowException:

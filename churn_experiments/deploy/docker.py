@@ -8,7 +8,6 @@ with ``build: true``, ``docker build -t <image_name> <output_dir>``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import subprocess
@@ -17,12 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from churn_experiments.cli import CONF_DIR, target_arguments
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.serve import curl_command, example_payload, load_config
 
 log = logging.getLogger("churn_experiments.deploy.docker")  # not __main__ under -m
 
-CONFIG_FILE = "conf/deploy/docker.yaml"
+CONFIG_FILE = CONF_DIR / "deploy" / "docker.yaml"
 CONTAINER_PORT = 8080  # the port the image's server listens on
 TAIL_LINES = 20  # lines of a failed command's output shown in the error
 ENGINE_TIMEOUT = 60  # seconds `docker info` may take to answer
@@ -106,21 +106,14 @@ def deploy(cfg: Mapping[str, Any]) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m churn_experiments.deploy.docker [--config FILE] [KEY=VALUE ...]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m churn_experiments.deploy.docker",
-        description="Write a Dockerfile and the model for MLflow's scoring server"
+    args = target_arguments(
+        "python -m churn_experiments.deploy.docker",
+        "Write a Dockerfile and the model for MLflow's scoring server"
         " (mlflow models generate-dockerfile); with build=true also build the image.",
+        CONFIG_FILE,
+        "build=true output_dir=/tmp/ctx",
+        argv,
     )
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="override a key of the config, e.g. build=true output_dir=/tmp/ctx",
-    )
-    parser.add_argument("--config", default=CONFIG_FILE, help="the target's YAML file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(format="[%(levelname)s] %(name)s: %(message)s")
-    logging.getLogger("churn_experiments").setLevel(logging.INFO)
     try:
         cfg = load_config(args.config, args.overrides, kind="docker")
         body = example_payload(cfg["model_uri"])  # also checks that the model exists

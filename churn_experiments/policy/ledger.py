@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from churn_experiments.policy import registry
 from churn_experiments.policy.decision import APPLIED, FAILED, PENDING, Decision
 from churn_experiments.policy.spec import PolicyError
+from churn_experiments.tracking import ensure_experiment
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -31,18 +32,7 @@ EXPERIMENT = "policy-decisions"
 
 def experiment_id(client: MlflowClient, artifact_location: str | None = None) -> str:
     """The ledger experiment's id, created (race-safe) with ``artifact_location``."""
-    from mlflow.exceptions import MlflowException
-
-    found = client.get_experiment_by_name(EXPERIMENT)
-    if found is not None:
-        return found.experiment_id
-    try:
-        return client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
-    except MlflowException:
-        found = client.get_experiment_by_name(EXPERIMENT)
-        if found is None:
-            raise
-        return found.experiment_id
+    return ensure_experiment(EXPERIMENT, artifact_location, client)
 
 
 def open_entry(
