@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
@@ -18,6 +19,19 @@ DATA_DIR = Path(
 ).resolve()
 DATA_FILE = DATA_DIR / "Customertravel.csv"
 MODELS = ("lr", "rf", "svc", "gb")
+
+
+# two raw rows as a served model receives them (the dataset's input columns)
+RAW_ROWS = pd.DataFrame(
+    {
+        "Age": [34, 28],
+        "FrequentFlyer": ["No", "Yes"],
+        "AnnualIncomeClass": ["Middle Income", "Low Income"],
+        "ServicesOpted": [6, 1],
+        "AccountSyncedToSocialMedia": ["No", "Yes"],
+        "BookedHotelOrNot": ["Yes", "No"],
+    }
+)
 
 
 def compose_config(

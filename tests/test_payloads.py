@@ -21,22 +21,14 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
+from support import RAW_ROWS
 
 from churn_experiments import payloads
 from churn_experiments.payloads import PayloadError
 from churn_experiments.predict import PredictionError, predict, read_rows
 
 PROJECT = Path(__file__).resolve().parents[1]
-ROWS = pd.DataFrame(
-    {
-        "Age": [34, 28],
-        "FrequentFlyer": ["No", "Yes"],
-        "AnnualIncomeClass": ["Middle Income", "Low Income"],
-        "ServicesOpted": [6, 1],
-        "AccountSyncedToSocialMedia": ["No", "Yes"],
-        "BookedHotelOrNot": ["Yes", "No"],
-    }
-)
+ROWS = RAW_ROWS
 FIRST_ROW = [34, "No", "Middle Income", 6, "No", "Yes"]
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import pandas as pd
 import pytest
 
 pytest.importorskip("azure.ai.ml", reason="needs the [azure] extra")
@@ -34,6 +33,7 @@ from azure.core.credentials import AccessToken  # noqa: E402
 from azure.core.pipeline.transport import RequestsTransport  # noqa: E402
 from requests.adapters import BaseAdapter  # noqa: E402
 from requests.structures import CaseInsensitiveDict  # noqa: E402
+from support import RAW_ROWS  # noqa: E402
 
 from churn_experiments.deploy import azureml  # noqa: E402
 from churn_experiments.predict import predict  # noqa: E402
@@ -47,16 +47,7 @@ ARM = "management.azure.com"
 STORE = "fakestore.blob.core.windows.net"
 SCORING_URI = "https://churn-endpoint.westeurope.inference.ml.azure.com/score"
 ARM_TOKEN = "fake-arm-token"
-ROWS = pd.DataFrame(
-    {
-        "Age": [34, 28],
-        "FrequentFlyer": ["No", "Yes"],
-        "AnnualIncomeClass": ["Middle Income", "Low Income"],
-        "ServicesOpted": [6, 1],
-        "AccountSyncedToSocialMedia": ["No", "Yes"],
-        "BookedHotelOrNot": ["Yes", "No"],
-    }
-)
+ROWS = RAW_ROWS
 
 
 class FakeCredential:

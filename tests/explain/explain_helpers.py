@@ -15,6 +15,17 @@ from churn_experiments.pipeline import build_pipeline
 MODEL_FILES = sorted(path.stem for path in Path(CONF_DIR, "model").glob("*.yaml"))
 
 
+# the original columns, in the order the explanations aggregate them
+COLUMNS = [
+    "FrequentFlyer",
+    "AccountSyncedToSocialMedia",
+    "BookedHotelOrNot",
+    "Age",
+    "AnnualIncomeClass",
+    "ServicesOpted",
+]
+
+
 @functools.cache
 def fit(*overrides: str) -> tuple[object, Split, dict]:
     """The pipeline of ``overrides`` fitted on its split, and the explain settings."""

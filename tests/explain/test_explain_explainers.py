@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from explain_helpers import MODEL_FILES, fit
+from explain_helpers import COLUMNS, MODEL_FILES, fit
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain
@@ -107,14 +107,7 @@ def test_by_column_keeps_the_total_and_ranks_columns():
     pipeline, split, settings = fit("model=rf")
     explanation = explain(pipeline, split, {**settings, "max_rows": 50})
     by_column = explanation.by_column()
-    assert by_column.feature_names == [
-        "FrequentFlyer",
-        "AccountSyncedToSocialMedia",
-        "BookedHotelOrNot",
-        "Age",
-        "AnnualIncomeClass",
-        "ServicesOpted",
-    ]
+    assert by_column.feature_names == COLUMNS
     np.testing.assert_allclose(
         by_column.values.sum(axis=1), explanation.values.sum(axis=1)
     )

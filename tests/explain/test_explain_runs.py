@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
-from explain_helpers import fit
+from explain_helpers import COLUMNS, fit
 from support import compose_config
 
 from churn_experiments.errors import ConfigError
@@ -26,14 +26,6 @@ FILES = {
     "summary_bar_by_column.png",
     "beeswarm_by_column.png",
 }
-COLUMNS = [
-    "FrequentFlyer",
-    "AccountSyncedToSocialMedia",
-    "BookedHotelOrNot",
-    "Age",
-    "AnnualIncomeClass",
-    "ServicesOpted",
-]
 EXPLAINERS = {"lr": "linear", "rf": "tree", "svc": "kernel", "gb": "tree"}
 
 
