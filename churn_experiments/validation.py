@@ -19,6 +19,7 @@ SCHEMA_GROUPS = (
     "features",
     "model",
     "tracking",
+    "evaluation",
     "leaderboard",
     "policy",
     "explain",
@@ -28,11 +29,23 @@ SCHEMA_GROUPS = (
 
 @functools.cache
 def load_schema(group: str) -> dict[str, Any]:
-    """The JSON Schema for ``group`` (``schemas/<group>.schema.json``)."""
+    """The JSON Schema for ``group`` (``schemas/<group>.schema.json``).
+
+    A ``{"x-metrics": "logged"}`` (or ``"selectable"``) node becomes the enum of those
+    names from :mod:`churn_experiments.metric_names`, the one list of metrics.
+    """
     text = (
         files("churn_experiments.schemas").joinpath(f"{group}.schema.json").read_text()
     )
-    return json.loads(text)
+    return json.loads(text, object_hook=_metric_enum)
+
+
+def _metric_enum(node: dict[str, Any]) -> dict[str, Any]:
+    from churn_experiments import metric_names
+
+    names = {"logged": metric_names.LOGGED, "selectable": metric_names.SELECTABLE}
+    kind = node.pop("x-metrics", None)
+    return {**node, "enum": list(names[kind])} if kind else node
 
 
 def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
