@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from churn_experiments.search.storage import register_resolver as _register_resolver
+from churn_experiments.search.storage import register_resolvers
 
-_register_resolver()  # ${churn.beside:...} in conf/tracking/local.yaml
+register_resolvers()  # ${churn.beside:...}, ${churn.in_schema:...} in conf/tracking/

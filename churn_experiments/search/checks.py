@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.metric_names import CV_METRICS
@@ -44,15 +44,17 @@ def preflight(config: DictConfig) -> None:
 
     _check_objective(config)
     try:
-        storage = sweeper.storage
-    except Exception as err:  # the ${churn.beside:...} resolver refused the URI
-        raise ConfigError(f"hydra.sweeper.storage: {_cause(err)}") from None
-    if storage is None:
+        resolved = OmegaConf.to_container(sweeper, resolve=True)
+    except Exception as err:  # e.g. ${churn.beside:...} refused the tracking URI
+        raise ConfigError(f"hydra.sweeper: {_cause(err)}") from None
+    if resolved["storage"] is None:
         raise ConfigError(
             "hydra.sweeper.storage is null, so the study could not be resumed or "
             "pruned; set tracking.study_storage (CHURN_STUDY_STORAGE with "
             "tracking=server) to the tracking server's database URL"
         )
+    from churn_experiments.search.storage import prepare
+
     try:
         space = parse_space(sweeper.params, list(config.hydra.overrides.task))
         if not space.distributions:
@@ -61,6 +63,7 @@ def preflight(config: DictConfig) -> None:
         check_space(space, config, loader, sweeper.get("check"))
     except SearchSpaceError as err:
         raise ConfigError(str(err)) from None
+    prepare(resolved["storage"])
 
 
 def _check_objective(config: DictConfig) -> None:

@@ -49,6 +49,18 @@ def _sweep(client: mlflow.MlflowClient, experiment_id: str, parent_id: str) -> l
     )
 
 
+def _last_decision(client: mlflow.MlflowClient) -> dict:
+    """The newest entry of the policy ledger (its decision.json)."""
+    import json
+
+    ledger = client.get_experiment_by_name("policy-decisions")
+    [entry] = client.search_runs(
+        [ledger.experiment_id], order_by=["attributes.start_time DESC"], max_results=1
+    )
+    path = client.download_artifacts(entry.info.run_id, "decision.json")
+    return json.loads(Path(path).read_text())
+
+
 def _parents(client: mlflow.MlflowClient) -> list:
     experiment = client.get_experiment_by_name("customer_churn_prediction")
     return client.search_runs(
@@ -66,7 +78,7 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
 
     shutil.copy(store_template, tmp_path / "mlflow.db")
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    _search(tmp_path, "hydra.sweeper.n_trials=6")
+    _search(tmp_path, "hydra.sweeper.n_trials=6", "policy=[best_cv_f1]")
 
     [parent] = _parents(client)
     experiment_id = parent.info.experiment_id
@@ -106,8 +118,13 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
     assert {"trial", *SWEPT, "cv_test_f1_mean", "cv_test_f1_std"} <= set(board.columns)
     assert board["cv_test_f1_mean"].is_monotonic_decreasing
 
+    # the policy ranks by the CV mean: the best trial is its winner
+    decision = _last_decision(client)
+    assert decision["candidates"][0]["run_id"] == best.info.run_id
+    print("first decision:", decision["verdict"], decision["reason"])
+
     # a second command with the same study name resumes the study
-    _search(tmp_path, "hydra.sweeper.n_trials=2")
+    _search(tmp_path, "hydra.sweeper.n_trials=2", "policy=[best_cv_f1]")
     second = _parents(client)[1]
     resumed = _sweep(client, experiment_id, second.info.run_id)
     assert sorted(int(r.data.tags["search_trial"]) for r in resumed) == [6, 7]
@@ -116,6 +133,8 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
     )
     assert len(study.trials) == 8
     assert {t.state.name for t in study.trials} == {"COMPLETE"}
+    decision = _last_decision(client)
+    print("second decision:", decision["verdict"], decision["reason"])
 
     # parallel trials on the joblib launcher: distinct numbers, none lost
     _search(
