@@ -134,14 +134,12 @@ def _cross_validate(
 
     Runs before the final fit, so that a pruned trial stops early.
     """
-    import mlflow
-
     from churn_experiments.cross_validation import cv_scores
 
     folds = OmegaConf.select(cfg, "evaluation.cv.folds")
     if not folds:
         return {}
-    scores = cv_scores(
+    return cv_scores(
         pipeline,
         split,
         dataset["target"]["positive"],
@@ -150,8 +148,6 @@ def _cross_validate(
         group_duplicates=dataset["split"].get("strategy") == "group_duplicates",
         on_fold=trial.fold_reporter(cfg.leaderboard.sort_by) if trial else None,
     )
-    mlflow.log_metrics(scores)
-    return scores
 
 
 def _brief(metrics: dict[str, float]) -> str:

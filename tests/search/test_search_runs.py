@@ -121,7 +121,9 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
     # the policy ranks by the CV mean: the best trial is its winner
     decision = _last_decision(client)
     assert decision["candidates"][0]["run_id"] == best.info.run_id
-    print("first decision:", decision["verdict"], decision["reason"])
+    assert decision["outcome"] == "applied"
+    champion = client.get_model_version_by_alias("churn_prediction_model", "champion")
+    assert champion.run_id == best.info.run_id
 
     # a second command with the same study name resumes the study
     _search(tmp_path, "hydra.sweeper.n_trials=2", "policy=[best_cv_f1]")
@@ -133,8 +135,11 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
     )
     assert len(study.trials) == 8
     assert {t.state.name for t in study.trials} == {"COMPLETE"}
-    decision = _last_decision(client)
-    print("second decision:", decision["verdict"], decision["reason"])
+    # the next winner meets the champion on held-out rows through test_f1, the
+    # score its select metric averages, with the policy's bootstrap test
+    comparison = _last_decision(client)["comparison"]
+    assert (comparison["metric"], comparison["test"]) == ("test_f1", "bootstrap")
+    assert comparison["passed"] == (comparison["interval"][0] > 0)
 
     # parallel trials on the joblib launcher: distinct numbers, none lost
     _search(
