@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from churn_experiments import store
 from churn_experiments.cli import CONF_DIR, target_arguments
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 
@@ -267,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         cfg = load_config(args.config, args.overrides)
+        store.check_for_model(cfg["model_uri"])
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server first
         with start_server(cfg) as server:
             seconds = server.wait_until_ready(float(cfg["startup_timeout"]))
