@@ -44,6 +44,13 @@ def held_out_score(metric: str) -> str:
     raise ValueError(f"{metric!r} is not a logged score")
 
 
-def metric_pattern() -> str:
-    """A regex alternative matching exactly one logged metric name."""
-    return "(" + "|".join(LOGGED) + ")"
+def guard_schema() -> dict[str, str]:
+    """JSON Schema keywords for a guard (``test_roc_auc >= 0.80``) over ``LOGGED``."""
+    name = "(" + "|".join(LOGGED) + ")"
+    return {
+        "description": "a guard like 'test_roc_auc >= 0.80': metric names joined by +"
+        " or -, one of the operators >=, <=, >, <, then a number; metrics: "
+        + ", ".join(LOGGED),
+        "pattern": rf"^\s*{name}(\s*[-+]\s*{name})*\s*(>=|<=|>|<)\s*"
+        r"[-+]?(\d+\.?\d*|\.\d+)\s*$",
+    }

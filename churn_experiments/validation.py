@@ -32,19 +32,22 @@ def load_schema(group: str) -> dict[str, Any]:
     """The JSON Schema for ``group`` (``schemas/<group>.schema.json``).
 
     A ``{"x-metrics": "logged"}`` (or ``"selectable"``) node becomes the enum of those
-    names from :mod:`churn_experiments.metric_names`, the one list of metrics.
+    names from :mod:`churn_experiments.metric_names`, the one list of metrics;
+    ``"guard"`` becomes the pattern and description of a guard over them.
     """
     text = (
         files("churn_experiments.schemas").joinpath(f"{group}.schema.json").read_text()
     )
-    return json.loads(text, object_hook=_metric_enum)
+    return json.loads(text, object_hook=_metric_names)
 
 
-def _metric_enum(node: dict[str, Any]) -> dict[str, Any]:
+def _metric_names(node: dict[str, Any]) -> dict[str, Any]:
     from churn_experiments import metric_names
 
-    names = {"logged": metric_names.LOGGED, "selectable": metric_names.SELECTABLE}
     kind = node.pop("x-metrics", None)
+    if kind == "guard":
+        return {**node, **metric_names.guard_schema()}
+    names = {"logged": metric_names.LOGGED, "selectable": metric_names.SELECTABLE}
     return {**node, "enum": list(names[kind])} if kind else node
 
 
@@ -66,7 +69,7 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
 
 
 def describe(error: Any, group: str) -> str:
-    """One line: the key path, what is wrong, and what is allowed there."""
+    """One line: the key path, what is wrong, and what is allowed there, in words."""
     path = ".".join([group, *(str(p) for p in error.absolute_path)])
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
@@ -74,13 +77,28 @@ def describe(error: Any, group: str) -> str:
         keys = ", ".join(f"{path}.{key}" for key in unexpected)
         return f"unknown key {keys}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
-        return (
+        message = (
             f"{path}: {error.instance!r} is not allowed; allowed values: "
-            + ", ".join(repr(v) for v in error.validator_value)
+            + ", ".join(yaml_value(v) for v in error.validator_value)
         )
+        if None in error.validator_value and str(error.instance).lower() == "none":
+            message += " (write null, not None, for no value)"
+        return message
     if error.validator == "required":
         return f"{path}: {error.message}"
-    return f"{path}: {error.message}"
+    hint = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if hint is None:
+        return f"{path}: {error.message}"
+    if error.validator == "pattern":  # the pattern itself would be a regex
+        return f"{path}: {error.instance!r} is not allowed; allowed: {hint}"
+    return f"{path}: {error.message}; allowed: {hint}"
+
+
+def yaml_value(value: Any) -> str:
+    """A value as written in YAML: ``null``, ``true``, ``'Staging'``, ``3``."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return repr(value)
 
 
 def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> None:
