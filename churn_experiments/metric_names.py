@@ -50,7 +50,8 @@ def guard_schema() -> dict[str, str]:
     return {
         "description": "a guard like 'test_roc_auc >= 0.80': metric names joined by +"
         " or -, one of the operators >=, <=, >, <, then a number; metrics: "
-        + ", ".join(LOGGED),
+        + ", ".join((*SCORES, "fit_seconds"))
+        + ", and cv_<metric>_mean, cv_<metric>_std of each score",
         "pattern": rf"^\s*{name}(\s*[-+]\s*{name})*\s*(>=|<=|>|<)\s*"
         r"[-+]?(\d+\.?\d*|\.\d+)\s*$",
     }

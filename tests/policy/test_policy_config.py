@@ -151,7 +151,8 @@ def test_the_schema_words_a_bad_guard_without_its_regular_expression() -> None:
         " guard like 'test_roc_auc >= 0.80': metric names joined by + or -, one of"
         " the operators >=, <=, >, <, then a number; metrics: train_accuracy,"
         " test_accuracy, test_precision, test_recall, test_f1, test_roc_auc,"
-        " test_log_loss, fit_seconds"
+        " test_log_loss, fit_seconds, and cv_<metric>_mean, cv_<metric>_std of each"
+        " score"
     )
 
 
