@@ -75,6 +75,10 @@ class ContractModel:
             raise MlflowException.invalid_parameter_value(str(err)) from None
         return self.pipeline.predict(rows)
 
+    def get_raw_model(self) -> ContractModel:
+        """Itself, for ``PyFuncModel.get_raw_model()``: its pipeline and contract."""
+        return self
+
 
 def _load_pyfunc(path: str) -> ContractModel:
     """Called by ``mlflow.pyfunc.load_model`` with the model's directory."""
