@@ -40,18 +40,19 @@ def default_model_uri(dataset: Mapping[str, Any]) -> str:
 def load_scoring_model(uri: str, positive: Any) -> ScoringModel:
     """Load ``uri`` through pyfunc; unwrap the pipeline and contract it checks with.
 
-    Raises :class:`ScoreError` for a URI that names no model, or a model not logged by
-    churn-experiments (it has no data contract) or without ``predict_proba``.
+    Raises ConfigError for a URI that names no model (saying how to make one), and
+    :class:`ScoreError` for a model not logged by churn-experiments (it has no data
+    contract) or without ``predict_proba``.
     """
     import mlflow
-    from mlflow.exceptions import MlflowException
 
-    try:
-        pyfunc_model = mlflow.pyfunc.load_model(uri)
-    except (MlflowException, OSError) as err:
-        raise ScoreError(f"model_uri {uri!r}: {_first_line(err)}") from None
-    raw = pyfunc_model.get_raw_model()
-    if not hasattr(raw, "contract"):
+    from churn_experiments.model_flavor import contract_model
+    from churn_experiments.model_uri import check_model_uri
+
+    check_model_uri(uri)
+    pyfunc_model = mlflow.pyfunc.load_model(uri)
+    raw = contract_model(pyfunc_model)
+    if raw is None:
         raise ScoreError(
             f"model_uri {uri!r} was not logged by churn-experiments (it carries no"
             " data contract); score a model from a churn-experiments run"
@@ -82,7 +83,3 @@ def registry_version(uri: str) -> str | None:
         return match["version"]
     client = mlflow.MlflowClient()
     return str(client.get_model_version_by_alias(match["name"], match["alias"]).version)
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_experiments.data import validate_frame
-from churn_experiments.errors import DataContractError
+from churn_experiments.contract import check_frame
 from churn_experiments.evaluation import positive_scores
 from churn_experiments.explain.explainers import encode
 from churn_experiments.score.model import ScoringModel
@@ -32,21 +31,10 @@ def check_rows(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The rows keeping the contract (typed), and why each other row does not.
 
-    Both are indexed by the positions of ``rows``.
+    Both are indexed like ``rows``; see :func:`churn_experiments.contract.check_frame`.
     """
-    rows = rows.reset_index(drop=True)
-    try:
-        return validate_frame(rows, contract, "row"), pd.Series(dtype=object)
-    except DataContractError:
-        pass
-    kept, reasons = [], {}
-    for position in range(len(rows)):
-        try:
-            kept.append(validate_frame(rows.iloc[[position]], contract, "row"))
-        except DataContractError as err:
-            reasons[position] = str(err).removeprefix("row: ")
-    typed = pd.concat(kept) if kept else validate_frame(rows.iloc[:0], contract)
-    return typed, pd.Series(reasons, dtype=object)
+    checked = check_frame(rows, contract)
+    return checked.valid_rows(), checked.reasons()
 
 
 class ChunkScorer:
@@ -66,7 +54,7 @@ class ChunkScorer:
 
     def __call__(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """Every row of ``chunk``, in order, scored or rejected."""
-        chunk = chunk.reset_index(drop=True)
+        chunk = chunk.reset_index(drop=True)  # positions: Ray hands batches any index
         typed, rejected = check_rows(chunk, self.model.contract)
         out = chunk[self.id_columns].copy()
         out[PROBABILITY] = np.nan

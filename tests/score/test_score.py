@@ -237,7 +237,7 @@ def test_clear_errors_before_anything_is_written(
     with pytest.raises(ScoreError, match=r"missing column\(s\) \['Age'\]"):
         score(settings(source, tmp_path / "scores.csv"))
     customers.to_csv(source, index=False)
-    with pytest.raises(ScoreError, match="model_uri 'models:/nope@champion'"):
+    with pytest.raises(ConfigError, match="model_uri .models:/nope@champion."):
         score(
             settings(source, tmp_path / "scores.csv", model_uri="models:/nope@champion")
         )
