@@ -43,6 +43,7 @@ class MlflowSweepCallback(Callback):
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
         import mlflow
+
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location
         )
