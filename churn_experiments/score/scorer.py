@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from churn_experiments.contract import check_frame
-from churn_experiments.evaluation import positive_scores
 from churn_experiments.explain.explainers import encode
 from churn_experiments.score.model import ScoringModel
 from churn_experiments.score.reasons import ReasonFinder, reason_columns
@@ -51,6 +50,7 @@ class ChunkScorer:
         self.reasons = reasons
         self.preprocess = model.pipeline.named_steps["preprocess"]
         self.classifier = model.pipeline.named_steps["classifier"]
+        self.positive_column = list(self.classifier.classes_).index(model.positive)
 
     def __call__(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """Every row of ``chunk``, in order, scored or rejected."""
@@ -63,10 +63,12 @@ class ChunkScorer:
             out[name] = np.nan if name.endswith("_shap") else None
         if len(typed):
             encoded = encode(self.preprocess, typed)
+            # one predict_proba gives both: the predicted label is the likeliest class
+            probabilities = self.classifier.predict_proba(encoded)
             found = {
-                PROBABILITY: positive_scores(self.classifier, encoded)[0],
+                PROBABILITY: probabilities[:, self.positive_column],
                 PREDICTED: (
-                    self.classifier.predict(encoded) == self.model.positive
+                    probabilities.argmax(axis=1) == self.positive_column
                 ).astype(int),
             }
             if self.reasons is not None:
