@@ -37,12 +37,12 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     and re-raised. A search's ``trial`` tags the run; when its pruner stops the trial
     the run ends KILLED with a ``search_pruned`` tag.
     """
-    import mlflow
-
     from churn_experiments.search import is_pruned
 
     validate_config(cfg, groups=("tracking",))
     tracking.configure(cfg.tracking)
+    import mlflow
+
     context = tracking.sweep_context()
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
@@ -92,7 +92,7 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from churn_experiments import evaluation
+    from churn_experiments import evaluation, reference
     from churn_experiments.data import (
         feature_columns,
         load_dataset,
@@ -124,12 +124,11 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     ).items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
+    contract = {name: dataset["columns"][name] for name in feature_columns(dataset)}
     tracking.log_pipeline(
-        pipeline,
-        tracking.model_signature(dataset),
-        split.X_test.head(5),
-        {name: dataset["columns"][name] for name in feature_columns(dataset)},
+        pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
     )
+    reference.log_reference(split.X_train, contract, cfg.seed)  # for batch scoring
     if cfg.get("explain") and cfg.explain.get("enabled"):
         from churn_experiments.explain import explain_and_log
 
