@@ -33,10 +33,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
     and re-raised.
     """
-    import mlflow
-
     validate_config(cfg, groups=("tracking",))
     tracking.configure(cfg.tracking)
+    import mlflow
+
     context = tracking.sweep_context()
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
