@@ -40,4 +40,11 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    from churn_experiments.cli import CONF_DIR
+    from churn_experiments.validation import check_yaml_syntax, config_dirs
+
+    try:
+        check_yaml_syntax(config_dirs(sys.argv[1:], CONF_DIR))
+    except ChurnExperimentsError as err:
+        sys.exit(f"Error: {err}")
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,15 @@ from typing import Any
 
 import pandas as pd
 
+from churn_experiments.columns import (
+    check_file_columns,
+    feature_columns,
+    loaded_columns,
+    value_type,
+)
 from churn_experiments.errors import DataContractError
 
 log = logging.getLogger(__name__)
-
-NUMERIC_DTYPES = {"int": "int64", "float": "float64"}
 
 
 @dataclass(frozen=True)
@@ -41,18 +46,18 @@ def resolve_csv_path(dataset: Mapping[str, Any]) -> Path:
             f"{path} does not exist and dataset '{dataset['name']}' declares no"
             " download source; set CHURN_DATA_DIR or dataset.dir to its folder"
         )
-    return fetch(source["url"], source["sha256"], folder, dataset["file"])
+    return fetch(source["url"], dataset.get("sha256"), folder, dataset["file"])
 
 
-def fetch(url: str, sha256: str, folder: Path, file_name: str) -> Path:
-    """Download ``url`` into ``folder`` with pooch and verify its sha256."""
+def fetch(url: str, sha256: str | None, folder: Path, file_name: str) -> Path:
+    """Download ``url`` into ``folder`` with pooch and verify its sha256 (if given)."""
     import pooch
 
     log.info("Downloading %s into %s", url, folder)
     try:
         fetched = pooch.retrieve(
             url,
-            known_hash=f"sha256:{sha256}",
+            known_hash=f"sha256:{sha256}" if sha256 else None,
             fname=file_name,
             path=folder,
             progressbar=True,
@@ -80,8 +85,26 @@ def load_dataset(dataset: Mapping[str, Any]) -> pd.DataFrame:
 
         return generate(dataset)
     path = resolve_csv_path(dataset)
+    digest = _file_digest(path)
+    if dataset.get("sha256"):
+        verify = dataset.get("verify", "warn")
+        check_digest(str(path), digest, dataset["sha256"], verify)
     contract = _freeze(dataset["columns"])
-    return _load_cached(str(path), _file_digest(path), contract).copy()
+    return _load_cached(str(path), digest, contract).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def check_digest(path: str, found: str, declared: str, verify: str) -> None:
+    """Warn once (``verify: strict``: stop) when a file is not the declared one."""
+    if found == declared:
+        return
+    message = (
+        f"{path} is not the file dataset.sha256 declares: its sha256 is {found}, "
+        f"the declared one {declared} (a truncated or edited copy?)"
+    )
+    if verify == "strict":
+        raise DataContractError(message + "; dataset.verify is strict")
+    log.warning("%s; set dataset.verify=strict to stop on this", message)
 
 
 def dataset_source(dataset: Mapping[str, Any]) -> Any:
@@ -95,9 +118,11 @@ def dataset_source(dataset: Mapping[str, Any]) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, digest: str, contract: tuple) -> pd.DataFrame:
-    columns = {name: dict(spec) for name, spec in contract}
+    dataset = {"columns": {name: dict(spec) for name, spec in contract}}
     frame = read_csv(Path(path))
-    return validate_frame(frame, columns, source=path)
+    check_file_columns(frame.columns, dataset, path)
+    loaded = {name: dataset["columns"][name] for name in loaded_columns(dataset)}
+    return validate_frame(frame, loaded, source=path)
 
 
 def _file_digest(path: Path) -> str:
@@ -120,8 +145,16 @@ def read_csv(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(
             path, encoding="utf-8-sig", dtype=str, keep_default_na=False
         )
+    except pd.errors.EmptyDataError:
+        raise DataContractError(
+            f"{path} is empty: expected a header row, then one row per customer"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataContractError(f"{path}: not a readable CSV file: {err}") from err
+    if frame.empty:
+        raise DataContractError(
+            f"{path} has a header row but no data rows: nothing to train on"
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -132,8 +165,9 @@ def validate_frame(
     """Check ``frame`` against the declared columns and return it with declared dtypes.
 
     Raises :class:`DataContractError` naming the column (and the offending values) for a
-    missing column, a value that is not of the declared type, an unknown category, or a
-    number outside its declared range.
+    missing column, a value that is not of the declared type, an unknown category, a
+    number outside its declared range, or a missing value where none is allowed. Cells
+    listed in a column's ``na_values`` (and nulls) are missing: NaN in the result.
     """
     missing = [name for name in columns if name not in frame.columns]
     if missing:
@@ -149,37 +183,62 @@ def validate_frame(
 def _typed_column(
     values: pd.Series, name: str, spec: Mapping[str, Any], source: str
 ) -> pd.Series:
-    dtype = spec["dtype"]
-    text = values.astype(str).str.strip()
-    if dtype == "category":
-        allowed = [str(c) for c in spec["categories"]]
-        unknown = sorted(set(text) - set(allowed))
-        if unknown:
-            raise DataContractError(
-                f"{source}: column '{name}' has unknown value(s) {unknown[:5]}; "
-                f"allowed: {allowed}"
-            )
-        return text.astype(object)
-    numbers = pd.to_numeric(text, errors="coerce")
-    bad = text[numbers.isna()]
-    if dtype == "int":
-        bad = pd.concat([bad, text[numbers.notna() & (numbers % 1 != 0)]])
-    if len(bad):
+    kind = value_type(spec)
+    null = values.isna()
+    text = values.where(~null, "").astype(str).str.strip()
+    missing = null | text.isin({marker.strip() for marker in spec.get("na_values", [])})
+    if missing.any() and not spec.get("nullable", False):
         raise DataContractError(
-            f"{source}: column '{name}' must hold {dtype} values; found "
-            f"{sorted(set(bad))[:5]} (first at row {bad.index[0] + 2} of the file)"
+            f"{source}: column '{name}' has {int(missing.sum())} missing value(s) "
+            f"(first at {_row(missing[missing].index[0], source)}); declare "
+            f"'nullable: true' for it to be imputed"
+        )
+    present = text[~missing]
+    if kind in ("category", "text"):
+        if kind == "category":
+            _check_categories(present, name, spec, source)
+        return present.astype(object).reindex(text.index)
+    numbers = pd.to_numeric(present, errors="coerce")
+    bad = present[numbers.isna()]
+    if kind == "int":
+        bad = pd.concat([bad, present[numbers.notna() & (numbers % 1 != 0)]])
+    if len(bad):
+        blank = ' Blank cells mean missing only if declared: na_values: [" "].'
+        raise DataContractError(
+            f"{source}: column '{name}' must hold {kind} values; found "
+            f"{sorted(set(bad))[:5]} (first at {_row(bad.index[0], source)})"
+            + (blank if (bad == "").any() else "")
         )
     low, high = spec.get("min"), spec.get("max")
     outside = numbers[
-        ((numbers < low) if low is not None else False)
-        | ((numbers > high) if high is not None else False)
+        (numbers < (low if low is not None else -math.inf))
+        | (numbers > (high if high is not None else math.inf))
     ]
     if len(outside):
         raise DataContractError(
             f"{source}: column '{name}' has value(s) {sorted(set(outside))[:5]} "
             f"outside the declared range [{low}, {high}]"
         )
-    return numbers.astype(NUMERIC_DTYPES[dtype])
+    if kind == "int" and not missing.any():
+        return numbers.astype("int64")
+    return numbers.astype("float64").reindex(text.index)
+
+
+def _check_categories(
+    present: pd.Series, name: str, spec: Mapping[str, Any], source: str
+) -> None:
+    allowed = [str(c) for c in spec["categories"]]
+    unknown = sorted(set(present) - set(allowed))
+    if unknown:
+        raise DataContractError(
+            f"{source}: column '{name}' has unknown value(s) {unknown[:5]}; "
+            f"allowed: {allowed}"
+        )
+
+
+def _row(index: Any, source: str) -> str:
+    """Where a value is: its line in a file (after the header), or its request row."""
+    return f"row {index}" if source == "request" else f"row {index + 2} of the file"
 
 
 def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
@@ -192,9 +251,9 @@ def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
 
     target = dataset["target"]["column"]
     split = dataset["split"]
-    X, y = frame.drop(columns=[target]), frame[target]
+    X, y = frame[feature_columns(dataset)], frame[target]
     if split.get("strategy", "random") == "group_duplicates":
-        groups = pd.util.hash_pandas_object(frame, index=False)
+        groups = pd.util.hash_pandas_object(X.assign(**{target: y}), index=False)
         splitter = GroupShuffleSplit(
             n_splits=1, test_size=split["test_size"], random_state=split["seed"]
         )
@@ -210,9 +269,3 @@ def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
         stratify=y if split.get("stratify") else None,
     )
     return Split(X_train, X_test, y_train, y_test)
-
-
-def feature_columns(dataset: Mapping[str, Any]) -> list[str]:
-    """The declared input columns, in file order, without the target."""
-    target = dataset["target"]["column"]
-    return [name for name in dataset["columns"] if name != target]

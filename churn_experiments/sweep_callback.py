@@ -14,7 +14,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import tracking
 from churn_experiments.errors import ChurnExperimentsError
-from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,9 @@ class MlflowSweepCallback(Callback):
     def _open_parent_run(self, config: DictConfig) -> None:
         import mlflow
 
-        validate_config(config, groups=("tracking", "leaderboard", "policy"))
+        from churn_experiments.checks import check_config
+
+        check_config(config)  # before the store: a mistake leaves no run behind
         uri = tracking.configure(config.tracking)
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location

@@ -123,11 +123,11 @@ def http_folder(tmp_path):
 
 def test_missing_file_is_downloaded_and_verified(tmp_path, dataset, http_folder):
     digest = hashlib.sha256(DATA_FILE.read_bytes()).hexdigest()
-    assert digest == dataset["download"]["sha256"]
+    assert digest == dataset["sha256"]
     target = {
         **dataset,
         "dir": str(tmp_path / "cache"),
-        "download": {"url": f"{http_folder}/{DATA_FILE.name}", "sha256": digest},
+        "download": {"url": f"{http_folder}/{DATA_FILE.name}"},
     }
     assert load_dataset(target).shape == (954, 7)
     assert (tmp_path / "cache" / DATA_FILE.name).read_bytes() == DATA_FILE.read_bytes()
@@ -137,7 +137,8 @@ def test_download_with_wrong_hash_is_refused(tmp_path, dataset, http_folder):
     target = {
         **dataset,
         "dir": str(tmp_path / "cache"),
-        "download": {"url": f"{http_folder}/{DATA_FILE.name}", "sha256": "0" * 64},
+        "sha256": "0" * 64,
+        "download": {"url": f"{http_folder}/{DATA_FILE.name}"},
     }
     with pytest.raises(DataContractError, match="failed verification"):
         load_dataset(target)
@@ -153,9 +154,24 @@ def test_unreachable_download_says_what_to_set(tmp_path, dataset, http_folder):
     target = {
         **dataset,
         "dir": str(tmp_path / "cache"),
-        "download": {"url": f"{http_folder}/nowhere.csv", "sha256": "0" * 64},
+        "download": {"url": f"{http_folder}/nowhere.csv"},
     }
     with pytest.raises(
         DataContractError, match="downloading .* failed.*CHURN_DATA_DIR"
     ):
         load_dataset(target)
+
+
+def test_a_file_on_disk_that_is_not_the_declared_one_warns_or_stops(
+    tmp_path, dataset, caplog
+):
+    truncated = write_variant(
+        tmp_path, dataset, lambda t: "\n".join(t.splitlines()[:100])
+    )
+    with caplog.at_level("WARNING", logger="churn_experiments.data"):
+        assert len(load_dataset(truncated)) == 99
+    digest = hashlib.sha256((tmp_path / dataset["file"]).read_bytes()).hexdigest()
+    declared = dataset["sha256"]
+    assert f"its sha256 is {digest}, the declared one {declared}" in caplog.text
+    with pytest.raises(DataContractError, match="dataset.verify is strict"):
+        load_dataset({**truncated, "verify": "strict"})
