@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from churn_experiments.data import read_csv
 from churn_experiments.errors import ConfigError
 
 MAX_NOMINAL_LEVELS = 20  # text columns with more levels are left out (role: ignore)
+PLAIN = re.compile(r"[A-Za-z_][\w .-]*")  # text that needs no quotes in a flow list
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,9 @@ def draft_dataset(path: Path, target: str, name: str, positive: Any = None) -> s
         f"  positive: {_scalar(positive)}   # class balance: {balance}",
         "columns:",
     ]
-    width = max(len(_text(c)) for c in frame.columns) + 2
     for column, guess in guesses.items():
         spec = ", ".join(f"{k}: {_value(v)}" for k, v in guess.spec.items())
-        key = f"{_text(column)}:".ljust(width)
-        lines.append(f"  {key} {{{spec}}}   # {guess.comment}")
+        lines += [f"  # {guess.comment}", f"  {_text(column)}: {{{spec}}}"]
     lines += [
         "split:",
         "  test_size: 0.2",
@@ -92,7 +93,9 @@ def guess_column(values: pd.Series) -> Guess:
         low, high = numbers.min(), numbers.max()
         low, high = (int(low), int(high)) if integral else (float(low), float(high))
         spec = {"role": "numeric", "dtype": dtype, "min": low, "max": high, **missing}
-        return Guess(spec, f"{dtype} numbers, range as observed{note}")
+        return Guess(
+            spec, f"{dtype} numbers; range as observed (widen it for new data){note}"
+        )
     if levels <= MAX_NOMINAL_LEVELS:
         categories = sorted(present.unique())
         spec = {"role": "nominal", "categories": categories, **missing}
@@ -158,6 +161,9 @@ def _scalar(value: Any) -> str:
 
 
 def _text(value: str) -> str:
+    """Plain when YAML reads it back as the same text, else double-quoted (JSON)."""
+    if PLAIN.fullmatch(value) and yaml.safe_load(value) == value:
+        return value
     return json.dumps(value)  # a JSON string is a double-quoted YAML scalar
 
 

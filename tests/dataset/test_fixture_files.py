@@ -35,7 +35,7 @@ def test_ids_blanks_crlf_and_a_yes_no_target_sweep_from_yaml_alone(tmp_path):
     assert summary["rows"] == 240 and summary["features"] == 5  # no id, no gender
     assert summary["missing_values"]["TotalCharges"] == 7
     assert summary["duplicate_ids"] == {"customerID": 0}
-    assert "missing values: TotalCharges 7" in result.stderr
+    assert "missing values: TotalCharges 7" in result.stdout + result.stderr
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     served = mlflow.pyfunc.load_model(f"runs:/{children[0].info.run_id}/model")

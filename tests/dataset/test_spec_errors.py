@@ -20,7 +20,7 @@ CASES = {
     "misspelled ordinal category": (
         ("[Basic, Standard, Premium]", "[Basic, Standrd, Premium]"),
         (),
-        "column 'Plan' has unknown value(s) ['Standard']; allowed: ['Basic', 'Standrd',",
+        "column 'Plan' has unknown value(s) ['Standard']; allowed: ['Basic', 'Standrd'",
     ),
     "empty file": (
         None,
@@ -40,11 +40,12 @@ CASES = {
     ),
     "text declared numeric": (
         (
-            "Contract: {role: nominal, categories: [Month-to-month, One year, Two year]}",
+            "Contract: {role: nominal, categories: "
+            "[Month-to-month, One year, Two year]}",
             "Contract: {role: numeric, dtype: float}",
         ),
         (),
-        "column 'Contract' must hold float values; found ['Month-to-month', 'One year',",
+        "column 'Contract' must hold float values; found ['Month-to-month', 'One",
     ),
     "blank cells not declared missing": (
         (', na_values: [" "], nullable: true', ""),
