@@ -35,11 +35,14 @@ class MlflowSweepCallback(Callback):
             self._close_parent_run(config)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        import mlflow
+        from hydra.core.hydra_config import HydraConfig
 
         from churn_experiments.checks import check_config
 
+        HydraConfig.instance().set_config(config)  # lets errors name their files
         check_config(config)  # before the store: a mistake leaves no run behind
+        import mlflow
+
         uri = tracking.configure(config.tracking)
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location
