@@ -34,11 +34,6 @@ def feature_columns(dataset: Mapping[str, Any]) -> list[str]:
     return list(columns_with_role(dataset, *FEATURE_ROLES))
 
 
-def loaded_columns(dataset: Mapping[str, Any]) -> list[str]:
-    """The columns a loaded frame keeps: all but the ``ignore`` ones, in file order."""
-    return [n for n, s in dataset["columns"].items() if s["role"] != "ignore"]
-
-
 def value_type(spec: Mapping[str, Any]) -> str:
     """``category``, ``int``, ``float`` or ``text`` (an id): what cells parse as."""
     if spec.get("dtype"):
@@ -46,18 +41,27 @@ def value_type(spec: Mapping[str, Any]) -> str:
     return "category" if "categories" in spec else "text"
 
 
-def contract(dataset: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The served model's per-column spec: each input column with its value type
-    (``dtype``: category, int or float), categories, range and missing values."""
+def typed_specs(
+    dataset: Mapping[str, Any], roles: Iterable[str] = ROLES
+) -> dict[str, dict[str, Any]]:
+    """The columns of ``roles`` (all but ``ignore`` ones by default) as the contract
+    check reads them: each spec with its ``dtype`` spelled out (category, int, float
+    or text) and ``nullable`` (default false)."""
+    wanted = [role for role in roles if role != "ignore"]
     return {
         name: {
-            "role": spec["role"],
+            **spec,
             "dtype": value_type(spec),
-            **{k: v for k, v in spec.items() if k not in ("role", "dtype")},
-            "nullable": bool(spec.get("nullable", False)),
+            "nullable": bool(spec.get("nullable")),
         }
-        for name, spec in columns_with_role(dataset, *FEATURE_ROLES).items()
+        for name, spec in columns_with_role(dataset, *wanted).items()
     }
+
+
+def contract(dataset: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The served model's per-column spec: each input column with its role, value
+    type (``dtype``: category, int or float), categories, range and missing values."""
+    return typed_specs(dataset, FEATURE_ROLES)
 
 
 def check_file_columns(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from churn_experiments.columns import (
-    check_file_columns,
-    feature_columns,
-    loaded_columns,
-    value_type,
-)
+from churn_experiments.columns import check_file_columns, feature_columns, typed_specs
+from churn_experiments.contract import check_frame
 from churn_experiments.errors import DataContractError
 
 log = logging.getLogger(__name__)
@@ -121,8 +116,7 @@ def _load_cached(path: str, digest: str, contract: tuple) -> pd.DataFrame:
     dataset = {"columns": {name: dict(spec) for name, spec in contract}}
     frame = read_csv(Path(path))
     check_file_columns(frame.columns, dataset, path)
-    loaded = {name: dataset["columns"][name] for name in loaded_columns(dataset)}
-    return validate_frame(frame, loaded, source=path)
+    return validate_frame(frame, typed_specs(dataset), source=path, first_row=2)
 
 
 def _file_digest(path: Path) -> str:
@@ -160,85 +154,29 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def validate_frame(
-    frame: pd.DataFrame, columns: Mapping[str, Mapping[str, Any]], source: str = "data"
+    frame: pd.DataFrame,
+    columns: Mapping[str, Mapping[str, Any]],
+    source: str = "data",
+    first_row: int | None = None,
 ) -> pd.DataFrame:
     """Check ``frame`` against the declared columns and return it with declared dtypes.
 
-    Raises :class:`DataContractError` naming the column (and the offending values) for a
-    missing column, a value that is not of the declared type, an unknown category, a
-    number outside its declared range, or a missing value where none is allowed. Cells
-    listed in a column's ``na_values`` (and nulls) are missing: NaN in the result.
+    Raises :class:`DataContractError` naming every missing column and every column
+    with bad values (a wrong type, an unknown category, a number out of range, a
+    missing cell in a column that is not nullable), each with its values and what is
+    allowed (see :mod:`churn_experiments.contract`). ``first_row`` turns positions
+    into row numbers in messages (2 for a CSV file).
     """
-    missing = [name for name in columns if name not in frame.columns]
-    if missing:
-        raise DataContractError(
-            f"{source}: missing column(s) {missing}; the file has {list(frame.columns)}"
-        )
-    typed = {}
-    for name, spec in columns.items():
-        typed[name] = _typed_column(frame[name], name, spec, source)
-    return pd.DataFrame(typed)[list(columns)]
-
-
-def _typed_column(
-    values: pd.Series, name: str, spec: Mapping[str, Any], source: str
-) -> pd.Series:
-    kind = value_type(spec)
-    null = values.isna()
-    text = values.where(~null, "").astype(str).str.strip()
-    missing = null | text.isin({marker.strip() for marker in spec.get("na_values", [])})
-    if missing.any() and not spec.get("nullable", False):
-        raise DataContractError(
-            f"{source}: column '{name}' has {int(missing.sum())} missing value(s) "
-            f"(first at {_row(missing[missing].index[0], source)}); declare "
-            f"'nullable: true' for it to be imputed"
-        )
-    present = text[~missing]
-    if kind in ("category", "text"):
-        if kind == "category":
-            _check_categories(present, name, spec, source)
-        return present.astype(object).reindex(text.index)
-    numbers = pd.to_numeric(present, errors="coerce")
-    bad = present[numbers.isna()]
-    if kind == "int":
-        bad = pd.concat([bad, present[numbers.notna() & (numbers % 1 != 0)]])
-    if len(bad):
-        blank = ' Blank cells mean missing only if declared: na_values: [" "].'
-        raise DataContractError(
-            f"{source}: column '{name}' must hold {kind} values; found "
-            f"{sorted(set(bad))[:5]} (first at {_row(bad.index[0], source)})"
-            + (blank if (bad == "").any() else "")
-        )
-    low, high = spec.get("min"), spec.get("max")
-    outside = numbers[
-        (numbers < (low if low is not None else -math.inf))
-        | (numbers > (high if high is not None else math.inf))
-    ]
-    if len(outside):
-        raise DataContractError(
-            f"{source}: column '{name}' has value(s) {sorted(set(outside))[:5]} "
-            f"outside the declared range [{low}, {high}]"
-        )
-    if kind == "int" and not missing.any():
-        return numbers.astype("int64")
-    return numbers.astype("float64").reindex(text.index)
-
-
-def _check_categories(
-    present: pd.Series, name: str, spec: Mapping[str, Any], source: str
-) -> None:
-    allowed = [str(c) for c in spec["categories"]]
-    unknown = sorted(set(present) - set(allowed))
-    if unknown:
-        raise DataContractError(
-            f"{source}: column '{name}' has unknown value(s) {unknown[:5]}; "
-            f"allowed: {allowed}"
-        )
-
-
-def _row(index: Any, source: str) -> str:
-    """Where a value is: its line in a file (after the header), or its request row."""
-    return f"row {index}" if source == "request" else f"row {index + 2} of the file"
+    checked = check_frame(frame, columns)
+    if not checked.ok:
+        message = checked.message(source, first_row)
+        if first_row is not None and "has missing" in message:
+            message += (
+                "; a column whose cells may be missing declares `nullable: true`"
+                ' (and `na_values: [" "]` when blanks are single spaces)'
+            )
+        raise DataContractError(message)
+    return checked.valid_rows()[list(columns)]
 
 
 def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
