@@ -20,7 +20,8 @@ CASES = {
     "misspelled ordinal category": (
         ("[Basic, Standard, Premium]", "[Basic, Standrd, Premium]"),
         (),
-        "column 'Plan' has unknown value(s) ['Standard']; allowed: ['Basic', 'Standrd'",
+        "column 'Plan' has 'Standard' (allowed: one of 'Basic', 'Standrd', 'Premium';"
+        " first at row 5)",
     ),
     "empty file": (
         None,
@@ -45,13 +46,14 @@ CASES = {
             "Contract: {role: numeric, dtype: float}",
         ),
         (),
-        "column 'Contract' must hold float values; found ['Month-to-month', 'One",
+        "column 'Contract' has 'One year', 'Month-to-month', 'Two year' (allowed: a"
+        " number; first at row 2)",
     ),
     "blank cells not declared missing": (
         (', na_values: [" "], nullable: true', ""),
         (),
-        "column 'TotalCharges' must hold float values; found [''] (first at row 51 of "
-        'the file) Blank cells mean missing only if declared: na_values: [" "].',
+        "column 'TotalCharges' has missing (allowed: a number; first at row 51); a "
+        "column whose cells may be missing declares `nullable: true`",
     ),
     "YAML syntax error": (
         ("split:\n", "split: [oops\n"),
