@@ -87,8 +87,8 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from churn_experiments import evaluation
-    from churn_experiments.columns import contract
+    from churn_experiments import evaluation, reference
+    from churn_experiments.columns import contract as input_contract
     from churn_experiments.data import load_dataset, split_dataset
     from churn_experiments.pipeline import build_pipeline
 
@@ -112,12 +112,11 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     ).items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
+    contract = input_contract(dataset)
     tracking.log_pipeline(
-        pipeline,
-        tracking.model_signature(dataset),
-        split.X_test.head(5),
-        contract(dataset),
+        pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
     )
+    reference.log_reference(split.X_train, contract, cfg.seed)  # for batch scoring
     if cfg.get("explain") and cfg.explain.get("enabled"):
         from churn_experiments.explain import explain_and_log
 
