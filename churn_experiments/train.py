@@ -41,9 +41,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     in_sweep = bool(context["parent_run_id"])
     if not in_sweep:
         check_config(cfg)
+    tracking.configure(cfg.tracking)
     import mlflow
 
-    tracking.configure(cfg.tracking)
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
     )
