@@ -15,7 +15,6 @@ from omegaconf import DictConfig, OmegaConf
 from churn_experiments import owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
-from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +38,12 @@ class MlflowSweepCallback(Callback):
             self._close_parent_run(config)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        validate_config(
-            config, groups=("tracking", "evaluation", "leaderboard", "policy")
-        )
+        from hydra.core.hydra_config import HydraConfig
+
+        from churn_experiments.checks import check_config
+
+        HydraConfig.instance().set_config(config)  # lets errors name their files
+        check_config(config)  # before the store: a mistake leaves no run behind
         search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
