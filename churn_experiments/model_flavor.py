@@ -30,12 +30,14 @@ def save_model(
     path: str,
     mlflow_model: Any,
     contract: Mapping[str, Mapping[str, Any]],
+    validate_serving_input: bool = True,
     **kwargs: Any,
 ) -> None:
     """``mlflow.sklearn.save_model`` plus the contract; pyfunc loads via this module.
 
     Used as the ``flavor`` of ``mlflow.models.Model.log``; ``contract`` maps each input
     column to its declared spec (``dtype``, ``categories``, ``min``, ``max``).
+    ``validate_serving_input`` is read by ``Model.log`` itself, not here.
     """
     import mlflow
 

@@ -66,10 +66,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
-    import matplotlib.pyplot as plt
     import mlflow
 
-    from churn_experiments import evaluation
+    from churn_experiments import evaluation, figures
     from churn_experiments.data import (
         feature_columns,
         load_dataset,
@@ -92,14 +91,20 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
     metrics = {"fit_seconds": time.perf_counter() - started}
-    metrics |= evaluation.score(pipeline, split, dataset["target"]["positive"])
+    positive = dataset["target"]["positive"]
+    predictions = evaluation.predict(pipeline, split)
+    metrics |= evaluation.score_predictions(predictions, split, positive)
     mlflow.log_metrics(metrics)
-
-    for name, figure in evaluation.evaluation_figures(
-        pipeline, split, dataset["target"]["positive"]
-    ).items():
-        mlflow.log_figure(figure, f"plots/{name}")
-        plt.close(figure)
+    run_id = mlflow.active_run().info.run_id
+    figures.submit(
+        run_id,
+        "plots",
+        evaluation.evaluation_figures,
+        split.y_test.to_numpy(),
+        predictions.test_labels,
+        predictions.test_scores,
+        positive,
+    )
     tracking.log_pipeline(
         pipeline,
         tracking.model_signature(dataset),
@@ -110,6 +115,7 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
         from churn_experiments.explain import explain_and_log
 
         explain_and_log(pipeline, split, cfg.explain)
+    figures.collect_unless_deferred()
     return metrics
 
 
