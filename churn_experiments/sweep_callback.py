@@ -12,11 +12,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import figures, tracking
+from churn_experiments import figures, owners, tracking
 from churn_experiments.errors import ChurnExperimentsError
+from churn_experiments.sweep_plan import planned_jobs
 from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
+
+PLANNED_JOBS_TAG = "planned_jobs"
 
 
 class MlflowSweepCallback(Callback):
@@ -43,15 +46,22 @@ class MlflowSweepCallback(Callback):
         import mlflow
 
         validate_config(config, groups=("tracking", "leaderboard", "policy"))
+        jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location
         )
+        owners.close_orphaned_runs(
+            mlflow.MlflowClient(), [experiment_id], "the next sweep"
+        )
         overrides = " ".join(config.hydra.overrides.task) or "(none)"
+        tags = {"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)}
+        if jobs is not None:
+            tags[PLANNED_JOBS_TAG] = str(len(jobs))
         parent = mlflow.MlflowClient().create_run(
             experiment_id,
             run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
-            tags={"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)},
+            tags={**tags, **owners.owner_tags()},
         )
         run_id = parent.info.run_id
         log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
@@ -86,12 +96,7 @@ class MlflowSweepCallback(Callback):
         )
         if not parent_run_id or not experiment_id:
             return
-        for name in (
-            tracking.PARENT_RUN_ENV,
-            tracking.SWEEP_ID_ENV,
-            tracking.EXPERIMENT_ID_ENV,
-        ):
-            os.environ.pop(name, None)
+        _forget_sweep()
         client = mlflow.MlflowClient()
         runs = leaderboard.child_runs(experiment_id, parent_run_id)
         table = leaderboard.build_leaderboard(
@@ -127,6 +132,47 @@ class MlflowSweepCallback(Callback):
             from churn_experiments.policy import apply_policies
 
             apply_policies(config.policy, sweep_run_id=parent_run_id)
+
+
+def end_open_sweep(status: str, reason: str) -> str | None:
+    """End the sweep this process left open: its RUNNING jobs and parent get
+    ``status`` and ``reason``; a one-line summary, or None when no sweep is open.
+    """
+    import mlflow
+
+    context = tracking.sweep_context()
+    parent_run_id, experiment_id = context["parent_run_id"], context["experiment_id"]
+    if not parent_run_id or not experiment_id:
+        return None
+    _forget_sweep()
+    client = mlflow.MlflowClient()
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        max_results=10000,
+    )
+    for run in runs:
+        if run.info.status == "RUNNING":
+            _end(client, run.info.run_id, status, reason)
+    _end(client, parent_run_id, status, reason)
+    finished = sum(run.info.status == "FINISHED" for run in runs)
+    planned = client.get_run(parent_run_id).data.tags.get(PLANNED_JOBS_TAG)
+    of = f" of {planned}" if planned else ""
+    return f"{finished}{of} jobs finished; parent run {parent_run_id} {status}"
+
+
+def _end(client: Any, run_id: str, status: str, reason: str) -> None:
+    client.set_tag(run_id, owners.REASON_TAG, reason)
+    client.set_terminated(run_id, status)
+
+
+def _forget_sweep() -> None:
+    for name in (
+        tracking.PARENT_RUN_ENV,
+        tracking.SWEEP_ID_ENV,
+        tracking.EXPERIMENT_ID_ENV,
+    ):
+        os.environ.pop(name, None)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import tracking
+from churn_experiments import owners, tracking
+from churn_experiments.interrupts import signal_name
 from churn_experiments.validation import config_source, validate_config
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         cfg.experiment_name, cfg.tracking.artifact_location
     )
     family = model_family(cfg)
-    tags = {"model_family": family, "model_class": str(cfg.model.get("_target_"))}
+    tags = {
+        "model_family": family,
+        "model_class": str(cfg.model.get("_target_")),
+        **owners.owner_tags(),
+    }
     if context["sweep_id"]:
         tags["sweep_id"] = context["sweep_id"]
     commit = tracking.git_commit()
@@ -56,6 +61,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         try:
             with tracking.quiet_known_warnings():
                 metrics = _fit_and_log(cfg)
+        except KeyboardInterrupt as err:
+            mlflow.set_tag(owners.REASON_TAG, f"interrupted by {signal_name(err)}")
+            mlflow.end_run("KILLED")
+            log.warning("run %s (%s) recorded as KILLED", run.info.run_id, family)
+            raise
         except Exception as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")

@@ -25,6 +25,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _COMPARISON = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op>>=|<=|>|<)\s*(?P<rhs>\S+)\s*$")
 _TERM = re.compile(r"\s*([-+])\s*")
+_OPERATOR_LIKE = re.compile(r"[<>=!]+")
 # pages of candidates fetched at most while skipping runs without a logged model
 MAX_PAGES = 5
 # runs per unordered probe, and probes at most, when narrowing by the select metric
@@ -80,6 +81,13 @@ def parse_guard(text: str) -> Guard:
     A tiny grammar, no ``eval``: metric names joined by ``+``/``-``, one of ``>=``,
     ``<=``, ``>``, ``<``, and a number. Raises ValueError saying what is wrong.
     """
+    allowed = ", ".join(OPERATORS)
+    for token in _OPERATOR_LIKE.findall(text):
+        if token not in OPERATORS:
+            raise ValueError(
+                f"{token!r} is not a guard operator in {text!r}; allowed operators:"
+                f" {allowed}"
+            )
     match = _COMPARISON.match(text)
     if not match:
         raise ValueError(
@@ -238,14 +246,3 @@ def _candidate(run: Any, model_id: str) -> Candidate:
         model_id=model_id,
         artifact_uri=run.info.artifact_uri,
     )
-
-
-def latest_sweep(client: MlflowClient, experiment_id: str) -> str | None:
-    """The id of the most recent sweep's parent run in the experiment, if any."""
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string="tags.sweep = 'true'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
