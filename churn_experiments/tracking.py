@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import subprocess
@@ -144,10 +145,16 @@ def log_pipeline(
 
 def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
     """The checkout's HEAD commit, or ``None`` outside a git checkout."""
+    return _head_commit(str(Path(cwd or os.getcwd()).resolve()))
+
+
+@functools.cache
+def _head_commit(folder: str) -> str | None:
+    """Asked once per process and folder: the jobs of a sweep share the answer."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
+            cwd=folder,
             capture_output=True,
             text=True,
             timeout=5,

@@ -25,8 +25,12 @@ SWARM_BINS = 100  # points closer than 1/SWARM_BINS of the range stack up
 ROW_INCHES, MIN_INCHES = 0.35, 3.6
 
 
-def explanation_figures(explanation: Explanation) -> dict[str, Any]:
-    """``summary_bar.png``, ``beeswarm.png`` and their ``*_by_column.png`` twins."""
+def explanation_figures(explanation: Explanation, suffix: str = "") -> dict[str, Any]:
+    """``summary_bar{suffix}.png`` and ``beeswarm{suffix}.png`` of ``explanation``.
+
+    The run logs them for the encoded features and, with ``suffix="_by_column"``,
+    for :meth:`Explanation.by_column`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,15 +40,14 @@ def explanation_figures(explanation: Explanation) -> dict[str, Any]:
         explanation.output_space, "raw output for class {}"
     ).format(explanation.details.get("explained_class", "?"))
     title = f"{explanation.explainer} SHAP on {len(explanation.values)} rows ({output})"
+    order = np.argsort(np.abs(explanation.values).mean(axis=0))  # largest on top
+    names = [explanation.feature_names[i] for i in order]
     figures = {}
-    for suffix, shown in (("", explanation), ("_by_column", explanation.by_column())):
-        order = np.argsort(np.abs(shown.values).mean(axis=0))  # largest drawn on top
-        names = [shown.feature_names[i] for i in order]
-        for name, draw in (("summary_bar", _bar), ("beeswarm", _beeswarm)):
-            figure = plt.figure(figsize=_size(names), dpi=100)
-            draw(figure, shown.values[:, order], shown.data[:, order], names)
-            figure.axes[0].set_title(title, fontsize=10)
-            figures[f"{name}{suffix}.png"] = figure
+    for name, draw in (("summary_bar", _bar), ("beeswarm", _beeswarm)):
+        figure = plt.figure(figsize=_size(names), dpi=100)
+        draw(figure, explanation.values[:, order], explanation.data[:, order], names)
+        figure.axes[0].set_title(title, fontsize=10)
+        figures[f"{name}{suffix}.png"] = figure
     return figures
 
 

@@ -35,8 +35,9 @@ def log_explanation(
     ``data.npy`` (rows x encoded features), ``feature_names.json``, ``columns.json``
     (original column -> encoded features), ``summary.json`` (explainer, output space,
     mean |SHAP| per feature and per column) and the PNGs of
-    :func:`~churn_experiments.explain.plots.explanation_figures` (drawn by
-    :mod:`churn_experiments.figures`'s worker). Metrics
+    :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
+    feature and per column (drawn by :mod:`churn_experiments.figures`'s workers).
+    Metrics
     ``shap_<column>`` hold the mean |SHAP| per original column; tags
     ``shap_explainer`` and ``shap_output_space`` say how it was computed, and
     ``shap_budget`` the budget of a model-agnostic explainer (``explain.agnostic``).
@@ -48,7 +49,10 @@ def log_explanation(
     from churn_experiments.explain.plots import explanation_figures
 
     client = client or mlflow.MlflowClient()
-    by_column = explanation.by_column().mean_abs()
+    per_column = explanation.by_column()
+    by_column = per_column.mean_abs()
+    for shown, suffix in ((explanation, ""), (per_column, "_by_column")):  # drawn now
+        figures.submit(run_id, ARTIFACT_DIR, explanation_figures, shown, suffix)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         np.save(folder / "base_values.npy", explanation.base_values)
@@ -66,7 +70,6 @@ def log_explanation(
                 **explanation.details,
             },
         )
-        figures.submit(run_id, ARTIFACT_DIR, explanation_figures, explanation)
         client.log_artifacts(run_id, tmp, ARTIFACT_DIR)
     now = int(time.time() * 1000)
     client.log_batch(
