@@ -43,28 +43,31 @@ class MlflowSweepCallback(Callback):
                 figures.set_deferred(False)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        import mlflow
-
         validate_config(config, groups=("tracking", "leaderboard", "policy"))
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
+        import mlflow
+
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location
         )
-        owners.close_orphaned_runs(
-            mlflow.MlflowClient(), [experiment_id], "the next sweep"
-        )
+        client = mlflow.MlflowClient()
+        owners.close_orphaned_runs(client, [experiment_id], "the next sweep")
         overrides = " ".join(config.hydra.overrides.task) or "(none)"
         tags = {"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)}
         if jobs is not None:
             tags[PLANNED_JOBS_TAG] = str(len(jobs))
-        parent = mlflow.MlflowClient().create_run(
+        parent = client.create_run(
             experiment_id,
             run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
             tags={**tags, **owners.owner_tags()},
         )
         run_id = parent.info.run_id
         log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
+        # from here on an interrupt ends the parent run (see end_open_sweep)
+        os.environ[tracking.PARENT_RUN_ENV] = run_id
+        os.environ[tracking.SWEEP_ID_ENV] = run_id
+        os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         try:
             tracking.log_sweep_dataset(
                 run_id, OmegaConf.to_container(config.dataset, resolve=True)
@@ -75,13 +78,10 @@ class MlflowSweepCallback(Callback):
                 log_profile(config, run_id)
         except Exception as err:  # bad data: no job would get further
             figures.set_deferred(False)
-            client = mlflow.MlflowClient()
+            _forget_sweep()
             client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
             client.set_terminated(run_id, "FAILED")
             raise
-        os.environ[tracking.PARENT_RUN_ENV] = run_id
-        os.environ[tracking.SWEEP_ID_ENV] = run_id
-        os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         os.environ["MLFLOW_TRACKING_URI"] = uri
 
     def _close_parent_run(self, config: DictConfig) -> None:
@@ -138,13 +138,13 @@ def end_open_sweep(status: str, reason: str) -> str | None:
     """End the sweep this process left open: its RUNNING jobs and parent get
     ``status`` and ``reason``; a one-line summary, or None when no sweep is open.
     """
-    import mlflow
-
     context = tracking.sweep_context()
     parent_run_id, experiment_id = context["parent_run_id"], context["experiment_id"]
     if not parent_run_id or not experiment_id:
         return None
     _forget_sweep()
+    import mlflow
+
     client = mlflow.MlflowClient()
     runs = client.search_runs(
         [experiment_id],

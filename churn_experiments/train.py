@@ -33,10 +33,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
     and re-raised.
     """
-    import mlflow
-
     validate_config(cfg, groups=("tracking",))
     tracking.configure(cfg.tracking)
+    import mlflow
+
     context = tracking.sweep_context()
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
@@ -78,7 +78,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     import mlflow
 
-    from churn_experiments import evaluation, figures
+    from churn_experiments import evaluation, figures, reference
     from churn_experiments.data import (
         feature_columns,
         load_dataset,
@@ -115,12 +115,11 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
         predictions.test_scores,
         positive,
     )
+    contract = {name: dataset["columns"][name] for name in feature_columns(dataset)}
     tracking.log_pipeline(
-        pipeline,
-        tracking.model_signature(dataset),
-        split.X_test.head(5),
-        {name: dataset["columns"][name] for name in feature_columns(dataset)},
+        pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
     )
+    reference.log_reference(split.X_train, contract, cfg.seed)  # for batch scoring
     if cfg.get("explain") and cfg.explain.get("enabled"):
         from churn_experiments.explain import explain_and_log
 

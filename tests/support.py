@@ -125,3 +125,17 @@ def start_sweep(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def run_module(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m args...`` to its end, output captured (5 minutes at most)."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -14,7 +14,6 @@ In every space ``base_values + values.sum(axis=1)`` equals :func:`model_output`.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -179,24 +178,22 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     kind = settings["explainer"]
     if kind == "auto":
         kind = choose_explainer(classifier, len(names), budget)
-    max_rows = settings["max_rows"]
-    runner = _RUNNERS[kind]
+    max_rows, coalitions = settings["max_rows"], None
     details: dict[str, Any] = {}
     if kind in MODEL_AGNOSTIC:
         wanted = min(max_rows, budget["rows"])
         max_rows, coalitions = agnostic_plan(kind, len(names), wanted, budget)
-        runner = functools.partial(runner, coalitions=coalitions)
     rows_rng, background_rng = (
         np.random.default_rng(stream)
         for stream in np.random.SeedSequence(settings["seed"]).spawn(2)
     )
     source = split.X_train if settings["rows_from"] == "train" else split.X_test
     rows = source.sample(n=min(max_rows, len(source)), random_state=rows_rng)
-    X = _encode(preprocess, rows)
+    X = encode(preprocess, rows)
     started = time.perf_counter()
     if kind in MODEL_AGNOSTIC:
-        X_background = _summarised(
-            _encode(preprocess, split.X_train), budget["background"]
+        X_background = summarised(
+            encode(preprocess, split.X_train), budget["background"]
         )
         background_size = len(X_background.data)
         details["budget"] = {
@@ -212,10 +209,10 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
             n=min(settings["background_size"], len(split.X_train)),
             random_state=background_rng,
         )
-        X_background = _encode(preprocess, background)
+        X_background = encode(preprocess, background)
         background_size = len(X_background)
-    values, base_values, output_space = runner(
-        classifier, X, X_background, settings["seed"]
+    values, base_values, output_space = shap_values(
+        classifier, kind, X, X_background, settings["seed"], coalitions
     )
     seconds = time.perf_counter() - started
     log.info(
@@ -244,7 +241,7 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     )
 
 
-def _summarised(X: np.ndarray, size: int) -> Any:
+def summarised(X: np.ndarray, size: int) -> Any:
     """SHAP's summary of ``X``: ``size`` k-means centroids (``.data``, each feature
     rounded to a value it takes, so one-hot features stay 0 or 1) weighted by the
     rows each stands for (``.weights``)."""
@@ -253,7 +250,8 @@ def _summarised(X: np.ndarray, size: int) -> Any:
     return shap.kmeans(X, min(size, len(X)))
 
 
-def _encode(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
+def encode(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
+    """Raw rows through the fitted preprocessing step, as a dense float array."""
     encoded = preprocess.transform(frame)
     if hasattr(encoded, "toarray"):  # a sparse one-hot block
         encoded = encoded.toarray()
@@ -326,9 +324,10 @@ def _permutation(
     import shap
 
     space = _agnostic_space(classifier)
+    data = getattr(background, "data", background)  # a k-means summary, or rows
     explainer = shap.PermutationExplainer(
         lambda rows: model_output(classifier, rows, space),
-        shap.maskers.Independent(background.data, max_samples=len(background.data)),
+        shap.maskers.Independent(data, max_samples=len(data)),
         seed=seed,
     )
     result = explainer(X, max_evals=coalitions, silent=True)
@@ -365,6 +364,26 @@ def _kernel(
     finally:
         shap_log.setLevel(level)
     return np.asarray(values), np.asarray(explainer.expected_value), space
+
+
+def shap_values(
+    classifier: Any,
+    kind: str,
+    X: np.ndarray,
+    background: Any,
+    seed: int,
+    coalitions: int | None = None,
+) -> Result:
+    """SHAP values, base values and output space of encoded rows ``X``.
+
+    ``kind`` is tree, linear, permutation or kernel (see :func:`choose_explainer`);
+    ``background`` holds encoded training rows (unused by Tree SHAP) or, for
+    permutation and kernel SHAP, their k-means summary; ``coalitions`` per row is
+    the budget of those two (:func:`agnostic_plan`).
+    """
+    if kind in MODEL_AGNOSTIC:
+        return _RUNNERS[kind](classifier, X, background, seed, coalitions=coalitions)
+    return _RUNNERS[kind](classifier, X, background, seed)
 
 
 _RUNNERS = {
