@@ -23,7 +23,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2  # the machines we target have two cores; more only queue
+WORKERS = 1  # beside the main process: the two cores of the machines we target
 
 _executor: ProcessPoolExecutor | None = None
 _pending: list[tuple[str, str, str, Future]] = []  # store, run, folder, images

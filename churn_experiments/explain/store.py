@@ -36,7 +36,7 @@ def log_explanation(
     (original column -> encoded features), ``summary.json`` (explainer, output space,
     mean |SHAP| per feature and per column) and the PNGs of
     :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
-    feature and per column (drawn by :mod:`churn_experiments.figures`'s workers).
+    feature and per column (drawn by :mod:`churn_experiments.figures`'s worker).
     Metrics
     ``shap_<column>`` hold the mean |SHAP| per original column; tags
     ``shap_explainer`` and ``shap_output_space`` say how it was computed, and
