@@ -8,16 +8,9 @@ from typing import Any
 import numpy as np
 
 from churn_experiments.data import Split
+from churn_experiments.metric_names import SCORES
 
-METRIC_NAMES = (
-    "train_accuracy",
-    "test_accuracy",
-    "test_precision",
-    "test_recall",
-    "test_f1",
-    "test_roc_auc",
-    "test_log_loss",
-)
+METRIC_NAMES = SCORES  # what score() returns
 
 
 def positive_scores(pipeline: Any, X: Any) -> tuple[np.ndarray, bool]:
