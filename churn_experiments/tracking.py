@@ -157,15 +157,25 @@ SIGNATURE_TYPES = {"int": "long", "float": "double", "category": "string"}
 
 
 def model_signature(dataset: Mapping[str, Any]) -> Any:
-    """The MLflow signature from the declared columns: raw inputs in, a label out."""
+    """The MLflow signature from the declared columns: raw inputs in, a label out.
+
+    A nullable column is optional (``required: false``); a nullable int is declared
+    ``double``, the type a column with gaps has in pandas.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    target = dataset["target"]["column"]
+    from churn_experiments.columns import contract
+
     inputs = [
-        ColSpec(SIGNATURE_TYPES[spec["dtype"]], name)
-        for name, spec in dataset["columns"].items()
-        if name != target
+        ColSpec(
+            "double"
+            if spec["nullable"] and spec["dtype"] == "int"
+            else SIGNATURE_TYPES[spec["dtype"]],
+            name,
+            required=not spec["nullable"],
+        )
+        for name, spec in contract(dataset).items()
     ]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("long")]))
 
