@@ -60,8 +60,11 @@ class MlflowSweepCallback(Callback):
         owners.close_orphaned_runs(client, [experiment_id], "the next sweep")
         overrides = " ".join(config.hydra.overrides.task) or "(none)"
         tags = {"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)}
-        if jobs is not None:
-            tags[PLANNED_JOBS_TAG] = str(len(jobs))
+        planned = (
+            len(jobs) if jobs is not None else config.hydra.sweeper.get("n_trials")
+        )
+        if planned is not None:
+            tags[PLANNED_JOBS_TAG] = str(planned)
         parent = client.create_run(
             experiment_id,
             run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
@@ -171,7 +174,8 @@ def end_open_sweep(status: str, reason: str) -> str | None:
     finished = sum(run.info.status == "FINISHED" for run in runs)
     planned = client.get_run(parent_run_id).data.tags.get(PLANNED_JOBS_TAG)
     of = f" of {planned}" if planned else ""
-    return f"{finished}{of} jobs finished; parent run {parent_run_id} {status}"
+    jobs = "job" if int(planned or finished) == 1 else "jobs"
+    return f"{finished}{of} {jobs} finished; parent run {parent_run_id} {status}"
 
 
 def _end(client: Any, run_id: str, status: str, reason: str) -> None:
