@@ -6,15 +6,19 @@ few metrics, and summarised in the log as the sweep starts (``conf/profile``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from churn_experiments.columns import FEATURE_ROLES, columns_with_role
 from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.validation import validate_config
 
@@ -59,17 +63,19 @@ def leakage(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> dict[str, Any]:
 def profile(
     frame: pd.DataFrame, dataset: Mapping[str, Any], leakage_warn_share: float
 ) -> dict[str, Any]:
-    """The JSON summary: class balance, columns by target, missing values, duplicates
-    and leakage (with ``warning`` set when the configured split leaks too much)."""
+    """The JSON summary: class balance, columns by target, missing values per column,
+    duplicate rows (ids left out) and ids, and leakage (with ``warning`` set when the
+    configured split leaks too much)."""
     target = dataset["target"]["column"]
+    features = columns_with_role(dataset, *FEATURE_ROLES)
     balance = frame[target].value_counts().sort_index()
-    duplicates = int(frame.duplicated().sum())
+    duplicates = int(frame[[*features, target]].duplicated().sum())
     report = leakage(frame, dataset)
     configured_share = report["splits"][report["configured"]]["share"]
     return {
         "dataset": dataset["name"],
         "rows": len(frame),
-        "features": len(frame.columns) - 1,
+        "features": len(features),
         "target": target,
         "class_balance": {
             str(label): {"count": int(count), "share": count / len(frame)}
@@ -78,10 +84,13 @@ def profile(
         "missing_values": {c: int(n) for c, n in frame.isna().sum().items()},
         "duplicate_rows": duplicates,
         "duplicate_share": duplicates / len(frame),
+        "duplicate_ids": {
+            column: int(frame[column].dropna().duplicated().sum())
+            for column in columns_with_role(dataset, "id")
+        },
         "columns": {
             column: _describe(frame, column, target, spec)
-            for column, spec in dataset["columns"].items()
-            if column != target
+            for column, spec in features.items()
         },
         "leakage": {
             **report,
@@ -95,7 +104,7 @@ def _describe(
     frame: pd.DataFrame, column: str, target: str, spec: Mapping[str, Any]
 ) -> dict[str, Any]:
     groups = frame.groupby(target)[column]
-    if spec["dtype"] == "category":
+    if spec["role"] != "numeric":
         counts = pd.crosstab(frame[column], frame[target])
         return {
             "kind": "categorical",
@@ -119,7 +128,15 @@ def render(summary: Mapping[str, Any]) -> str:
         f"{label} = {c['count']} ({c['share']:.1%})"
         for label, c in summary["class_balance"].items()
     )
-    missing = sum(summary["missing_values"].values())
+    missing = ", ".join(
+        f"{column} {count}"
+        for column, count in summary["missing_values"].items()
+        if count
+    )
+    ids = "".join(
+        f"; duplicate {column} values: {count}"
+        for column, count in summary.get("duplicate_ids", {}).items()
+    )
     report = summary["leakage"]
     splits = "; ".join(
         f"{s['test_rows_in_train']} of {s['test_rows']} ({s['share']:.1%}) with "
@@ -132,17 +149,13 @@ def render(summary: Mapping[str, Any]) -> str:
             f"{summary['features']} features, target {summary['target']}",
             f"  class balance: {balance}",
             f"  missing values: {missing or 'none'}; duplicate rows: "
-            f"{summary['duplicate_rows']} ({summary['duplicate_share']:.1%})",
+            f"{summary['duplicate_rows']} ({summary['duplicate_share']:.1%}){ids}",
             f"  test rows also in training: {splits}",
         ]
     )
 
 
-def profile_figures(
-    frame: pd.DataFrame,
-    dataset: Mapping[str, Any],
-    ordinal: Mapping[str, Sequence[str]],
-) -> dict[str, Any]:
+def profile_figures(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> dict[str, Any]:
     """Class balance, each feature by target, and numeric features by each ordinal
     column (``numeric_by_<column>.png``), categories in their declared order."""
     import matplotlib
@@ -152,8 +165,12 @@ def profile_figures(
 
     target = dataset["target"]["column"]
     labels = sorted(frame[target].unique())
-    columns = {c: s for c, s in dataset["columns"].items() if c != target}
-    numeric = [c for c, s in columns.items() if s["dtype"] != "category"]
+    columns = columns_with_role(dataset, *FEATURE_ROLES)
+    numeric = list(columns_with_role(dataset, "numeric"))
+    ordinal = {
+        column: [str(c) for c in spec["categories"]]
+        for column, spec in columns_with_role(dataset, "ordinal").items()
+    }
     figures = {}
 
     figure, ax = plt.subplots(figsize=(4, 3), dpi=100)
@@ -171,7 +188,7 @@ def profile_figures(
 
     figure, axes = _grid(plt, len(columns))
     for ax, (column, spec) in zip(axes, columns.items(), strict=False):
-        if spec["dtype"] == "category":
+        if spec["role"] != "numeric":
             _counts(ax, frame, column, spec["categories"], target, labels)
         else:
             _boxes(ax, frame, column, target, labels)
@@ -240,7 +257,9 @@ def _boxes(
     width = 0.8 / len(hue_order)
     for i, label in enumerate(hue_order):
         rows = frame if hue is None else frame[frame[hue] == label]
-        data = [rows.loc[rows[by] == value, column].to_numpy() for value in order]
+        data = [
+            rows.loc[rows[by] == value, column].dropna().to_numpy() for value in order
+        ]
         parts = ax.boxplot(
             data,
             positions=np.arange(len(order)) + (i - (len(hue_order) - 1) / 2) * width,
@@ -259,22 +278,52 @@ def _boxes(
         ax.legend(fontsize=7)
 
 
+def profile_key(
+    frame: pd.DataFrame,
+    dataset: Mapping[str, Any],
+    settings: Mapping[str, Any],
+) -> str:
+    """A digest of the rows and of everything else the profile depends on."""
+    rows = hashlib.sha256(pd.util.hash_pandas_object(frame).to_numpy().tobytes())
+    inputs = {
+        "rows": rows.hexdigest(),
+        "dataset": {k: dataset.get(k) for k in ("name", "columns", "target", "split")},
+        "profile": dict(settings),
+    }
+    return hashlib.sha256(
+        json.dumps(inputs, sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
 def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
     """Profile ``config.dataset`` and log it on ``run_id`` (the sweep's parent run).
 
     Returns the summary. Warns when the configured split puts more than
-    ``profile.leakage_warn_share`` of the test rows, identical, in training.
+    ``profile.leakage_warn_share`` of the test rows, identical, in training. An
+    unchanged file is profiled once per store: the parent run is tagged
+    ``profile_key`` (:func:`profile_key`), and a later sweep with the same key copies
+    that run's ``profile/`` instead of computing it again (tag ``profile_reused_from``).
     """
-    import matplotlib.pyplot as plt
     import mlflow
     from mlflow.entities import Metric
 
-    validate_config(config, groups=("dataset", "features", "profile"))
+    from churn_experiments import figures
+
+    validate_config(config, groups=("dataset", "profile"))
     started = time.perf_counter()
     dataset = OmegaConf.to_container(config.dataset, resolve=True)
-    settings = config.profile
+    settings = OmegaConf.to_container(config.profile, resolve=True)
     frame = load_dataset(dataset)
-    summary = profile(frame, dataset, settings.leakage_warn_share)
+    key = profile_key(frame, dataset, settings)
+    client = mlflow.MlflowClient()
+    summary = _reuse(client, key, run_id)
+    if summary is None:
+        summary = profile(frame, dataset, settings["leakage_warn_share"])
+        client.log_dict(run_id, summary, "profile/summary.json")
+        if settings.get("plots", True):
+            figures.submit(run_id, "profile", profile_figures, frame, dataset)
+            figures.collect_unless_deferred()
+    client.set_tag(run_id, "profile_key", key)
     log.info("%s", render(summary))
     report = summary["leakage"]
     if report["warning"]:
@@ -287,8 +336,6 @@ def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
             report["configured"],
             100 * report["warn_share"],
         )
-    client = mlflow.MlflowClient()
-    client.log_dict(run_id, summary, "profile/summary.json")
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
@@ -300,11 +347,36 @@ def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
             ),
         ],
     )
-    if settings.get("plots", True):
-        ordinal = config.features.get("ordinal")
-        ordinal = OmegaConf.to_container(ordinal, resolve=True) if ordinal else {}
-        for name, figure in profile_figures(frame, dataset, ordinal).items():
-            client.log_figure(run_id, figure, f"profile/{name}")
-            plt.close(figure)
     log.debug("profile logged in %.2f s", time.perf_counter() - started)
+    return summary
+
+
+def _reuse(client: Any, key: str, run_id: str) -> dict[str, Any] | None:
+    """Copy ``profile/`` of the latest run tagged ``key`` onto ``run_id``."""
+    import tempfile
+
+    import mlflow
+
+    previous = mlflow.search_runs(
+        search_all_experiments=True,
+        filter_string=f"tags.profile_key = '{key}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    if not previous:
+        return None
+    source = previous[0].info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            folder = mlflow.artifacts.download_artifacts(
+                run_id=source, artifact_path="profile", dst_path=tmp
+            )
+            summary = json.loads(Path(folder, "summary.json").read_text())
+        except Exception as err:  # artifacts deleted or unreadable: profile again
+            log.info("profile of run %s not reusable (%s)", source, err)
+            return None
+        client.log_artifacts(run_id, folder, "profile")
+    client.set_tag(run_id, "profile_reused_from", source)
+    log.info("data unchanged since sweep %s: its profile is reused", source)
     return summary

@@ -12,10 +12,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import owners, tracking
+from churn_experiments import figures, owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
-from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +30,25 @@ class MlflowSweepCallback(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        figures.set_deferred(True)  # jobs run here in-process draw while the next fits
         with _stop_on_error("starting the sweep"):
             self._open_parent_run(config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         with _stop_on_error("closing the sweep"):
-            self._close_parent_run(config)
+            try:
+                self._close_parent_run(config)
+            finally:
+                figures.set_deferred(False)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        validate_config(config, groups=("tracking", "leaderboard", "policy"))
+        from hydra.core.hydra_config import HydraConfig
+
+        from churn_experiments.checks import check_config
+
+        HydraConfig.instance().set_config(config)  # lets errors name their files
+        check_config(config)  # before the store: a mistake leaves no run behind
+        search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
         import mlflow
@@ -51,8 +60,11 @@ class MlflowSweepCallback(Callback):
         owners.close_orphaned_runs(client, [experiment_id], "the next sweep")
         overrides = " ".join(config.hydra.overrides.task) or "(none)"
         tags = {"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)}
-        if jobs is not None:
-            tags[PLANNED_JOBS_TAG] = str(len(jobs))
+        planned = (
+            len(jobs) if jobs is not None else config.hydra.sweeper.get("n_trials")
+        )
+        if planned is not None:
+            tags[PLANNED_JOBS_TAG] = str(planned)
         parent = client.create_run(
             experiment_id,
             run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
@@ -73,6 +85,7 @@ class MlflowSweepCallback(Callback):
 
                 log_profile(config, run_id)
         except Exception as err:  # bad data: no job would get further
+            figures.set_deferred(False)
             _forget_sweep()
             client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
             client.set_terminated(run_id, "FAILED")
@@ -95,20 +108,34 @@ class MlflowSweepCallback(Callback):
         client = mlflow.MlflowClient()
         runs = leaderboard.child_runs(experiment_id, parent_run_id)
         table = leaderboard.build_leaderboard(
-            runs, config.leaderboard.sort_by, config.leaderboard.ascending
+            runs,
+            config.leaderboard.sort_by,
+            config.leaderboard.ascending,
+            params=search.swept_params(config),
         )
         markdown = leaderboard.render(table)
         client.log_text(parent_run_id, table.to_csv(index=False), "leaderboard.csv")
         client.log_text(parent_run_id, markdown + "\n", "leaderboard.md")
         if len(table):
-            chart = leaderboard.figure(table, config.leaderboard.sort_by)
-            client.log_figure(parent_run_id, chart, "leaderboard.png")
+            figures.submit(
+                parent_run_id,
+                "",
+                leaderboard.figures,
+                table,
+                config.leaderboard.sort_by,
+            )
+        figures.collect()  # this sweep's figures, before its parent run closes
         log.info(
             "Leaderboard (by %s), sweep run %s:\n%s",
             config.leaderboard.sort_by,
             parent_run_id,
             markdown,
         )
+        study = search.study_of(config)
+        if study is not None:
+            from churn_experiments.search.summary import log_study_summary
+
+            log_study_summary(client, parent_run_id, experiment_id, *study)
         failed = leaderboard.failed_jobs(runs)
         client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
         if failed:
@@ -147,7 +174,8 @@ def end_open_sweep(status: str, reason: str) -> str | None:
     finished = sum(run.info.status == "FINISHED" for run in runs)
     planned = client.get_run(parent_run_id).data.tags.get(PLANNED_JOBS_TAG)
     of = f" of {planned}" if planned else ""
-    return f"{finished}{of} jobs finished; parent run {parent_run_id} {status}"
+    jobs = "job" if int(planned or finished) == 1 else "jobs"
+    return f"{finished}{of} {jobs} finished; parent run {parent_run_id} {status}"
 
 
 def _end(client: Any, run_id: str, status: str, reason: str) -> None:

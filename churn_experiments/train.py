@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import owners, tracking
 from churn_experiments.interrupts import signal_name
-from churn_experiments.validation import config_source, validate_config
+from churn_experiments.validation import config_source
+
+if TYPE_CHECKING:
+    from churn_experiments.search import Trial
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +29,27 @@ def model_family(cfg: DictConfig) -> str:
         return str(cfg.model._target_).rsplit(".", 1)[-1]
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     """Fit, score and log one model; return its metrics and run id.
 
-    The run is opened first, so anything that goes wrong after that (a bad config value,
-    bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
-    and re-raised.
+    A single job checks its config and data before the store is touched
+    (:mod:`.checks`), so a mistake leaves nothing behind. A sweep's job (the sweep
+    checked the shared config) checks its own overrides inside its run; that and
+    anything else that goes wrong in the run (an invalid hyperparameter value) is
+    recorded on a FAILED run with the error, and re-raised. A search's ``trial`` tags
+    the run; when its pruner stops the trial the run ends KILLED with a
+    ``search_pruned`` tag.
     """
-    validate_config(cfg, groups=("tracking",))
+    from churn_experiments.checks import check_config
+    from churn_experiments.search import is_pruned
+
+    context = tracking.sweep_context()
+    in_sweep = bool(context["parent_run_id"])
+    if not in_sweep:
+        check_config(cfg)
     tracking.configure(cfg.tracking)
     import mlflow
 
-    context = tracking.sweep_context()
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
     )
@@ -52,6 +64,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     commit = tracking.git_commit()
     if commit:
         tags["git_commit"] = commit
+    if trial is not None:
+        tags |= trial.tags()
     with mlflow.start_run(
         experiment_id=experiment_id,
         run_name=family,
@@ -59,14 +73,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         tags=tags,
     ) as run:
         try:
+            if in_sweep:
+                check_config(cfg)
             with tracking.quiet_known_warnings():
-                metrics = _fit_and_log(cfg)
+                metrics = _fit_and_log(cfg, trial)
         except KeyboardInterrupt as err:
             mlflow.set_tag(owners.REASON_TAG, f"interrupted by {signal_name(err)}")
             mlflow.end_run("KILLED")
             log.warning("run %s (%s) recorded as KILLED", run.info.run_id, family)
             raise
         except Exception as err:
+            if is_pruned(err):
+                mlflow.set_tag("search_pruned", str(err))
+                mlflow.end_run("KILLED")
+                log.info("run %s (%s) pruned: %s", run.info.run_id, family, err)
+                raise
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")
             log.info("run %s (%s) recorded as FAILED", run.info.run_id, family)
@@ -75,42 +96,42 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return {**metrics, "run_id": run.info.run_id}
 
 
-def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
-    import matplotlib.pyplot as plt
+def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     import mlflow
 
-    from churn_experiments import evaluation, reference
-    from churn_experiments.data import (
-        feature_columns,
-        load_dataset,
-        split_dataset,
-    )
+    from churn_experiments import evaluation, figures, reference
+    from churn_experiments.columns import contract as input_contract
+    from churn_experiments.data import load_dataset, split_dataset
     from churn_experiments.pipeline import build_pipeline
 
-    validate_config(cfg)
     mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     frame = load_dataset(dataset)
     split = split_dataset(frame, dataset)
-    pipeline = build_pipeline(
-        cfg.features, cfg.model, feature_columns(dataset), config_source("model")
-    )
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset, config_source("model"))
     classifier = pipeline.named_steps["classifier"]
     mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
     mlflow.log_input(tracking.dataset_record(frame, dataset), context="training")
 
+    metrics = _cross_validate(cfg, pipeline, split, dataset, trial)
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
-    metrics = {"fit_seconds": time.perf_counter() - started}
-    metrics |= evaluation.score(pipeline, split, dataset["target"]["positive"])
+    metrics["fit_seconds"] = time.perf_counter() - started
+    positive = dataset["target"]["positive"]
+    predictions = evaluation.predict(pipeline, split)
+    metrics |= evaluation.score_predictions(predictions, split, positive)
     mlflow.log_metrics(metrics)
-
-    for name, figure in evaluation.evaluation_figures(
-        pipeline, split, dataset["target"]["positive"]
-    ).items():
-        mlflow.log_figure(figure, f"plots/{name}")
-        plt.close(figure)
-    contract = {name: dataset["columns"][name] for name in feature_columns(dataset)}
+    run_id = mlflow.active_run().info.run_id
+    figures.submit(
+        run_id,
+        "plots",
+        evaluation.evaluation_figures,
+        split.y_test.to_numpy(),
+        predictions.test_labels,
+        predictions.test_scores,
+        positive,
+    )
+    contract = input_contract(dataset)
     tracking.log_pipeline(
         pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
     )
@@ -119,7 +140,31 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
         from churn_experiments.explain import explain_and_log
 
         explain_and_log(pipeline, split, cfg.explain)
+    figures.collect_unless_deferred()
     return metrics
+
+
+def _cross_validate(
+    cfg: DictConfig, pipeline: Any, split: Any, dataset: dict, trial: Trial | None
+) -> dict[str, float]:
+    """``cv_<metric>_mean``/``_std`` when ``evaluation.cv.folds`` is set, else none.
+
+    Runs before the final fit, so that a pruned trial stops early.
+    """
+    from churn_experiments.cross_validation import cv_scores
+
+    folds = OmegaConf.select(cfg, "evaluation.cv.folds")
+    if not folds:
+        return {}
+    return cv_scores(
+        pipeline,
+        split,
+        dataset["target"]["positive"],
+        folds,
+        cfg.seed,
+        group_duplicates=dataset["split"].get("strategy") == "group_duplicates",
+        on_fold=trial.fold_reporter(cfg.leaderboard.sort_by) if trial else None,
+    )
 
 
 def _brief(metrics: dict[str, float]) -> str:
