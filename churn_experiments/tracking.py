@@ -150,17 +150,26 @@ SIGNATURE_TYPES = {"int": "long", "float": "double", "category": "string"}
 
 
 def model_signature(dataset: Mapping[str, Any]) -> Any:
-    """The MLflow signature from the declared columns: raw inputs in, a label out."""
+    """The MLflow signature from the declared columns: raw inputs in, a label out.
+
+    The label's type is the target column's declared type (``string`` for a text
+    target such as Yes/No), ``boolean`` for a binarised target.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    target = dataset["target"]["column"]
+    target = dataset["target"]
     inputs = [
         ColSpec(SIGNATURE_TYPES[spec["dtype"]], name)
         for name, spec in dataset["columns"].items()
-        if name != target
+        if name != target["column"]
     ]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("long")]))
+    output = (
+        "boolean"
+        if target.get("binarize")
+        else SIGNATURE_TYPES[dataset["columns"][target["column"]]["dtype"]]
+    )
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec(output)]))
 
 
 def dataset_record(frame: Any, dataset: Mapping[str, Any]) -> Any:

@@ -92,12 +92,10 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
     metrics = {"fit_seconds": time.perf_counter() - started}
-    metrics |= evaluation.score(pipeline, split, dataset["target"]["positive"])
+    metrics |= evaluation.score(pipeline, split)
     mlflow.log_metrics(metrics)
 
-    for name, figure in evaluation.evaluation_figures(
-        pipeline, split, dataset["target"]["positive"]
-    ).items():
+    for name, figure in evaluation.evaluation_figures(pipeline, split).items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
     tracking.log_pipeline(
