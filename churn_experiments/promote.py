@@ -6,7 +6,8 @@ roll an alias back.
     python -m churn_experiments.promote rollback --alias champion [--dry-run]
 
 Anything of the form ``key=value`` is a Hydra override of ``conf/config.yaml``
-(``policy=[best_f1,best_recall]``, ``tracking=server``, ``experiment_name=...``).
+(``policy=[best_f1,best_recall]``, ``tracking=server``, ``dataset=...``): the
+policies' candidates and registered model are the dataset's (``conf/config.yaml``).
 """
 
 from __future__ import annotations
@@ -69,8 +70,7 @@ def parser() -> argparse.ArgumentParser:
     rollback.add_argument("--alias", required=True, help="the alias, e.g. champion")
     rollback.add_argument(
         "--model",
-        default="churn_prediction_model",
-        help="the registered model (default: %(default)s)",
+        help="the registered model (default: the dataset's, see conf/config.yaml)",
     )
     rollback.add_argument(
         "--dry-run", action="store_true", help="print what it would do, change nothing"
@@ -122,7 +122,8 @@ def run(argv: Sequence[str]) -> int:
     if args.dry_run:
         print("DRY RUN: nothing is changed or recorded.\n")
     if args.command == "rollback":
-        decision = ledger.rollback(args.model, args.alias, dry_run=args.dry_run)
+        model = args.model or cfg.registered_model
+        decision = ledger.rollback(model, args.alias, dry_run=args.dry_run)
         print(plan.render(decision))
         return 0
     from churn_experiments.policy.spec import load_policies

@@ -148,8 +148,10 @@ def load_config(
     """Read a deploy target's YAML, apply ``key=value`` overrides, validate it."""
     from omegaconf import OmegaConf
 
+    from churn_experiments.naming import register_resolver
     from churn_experiments.validation import validate_group
 
+    register_resolver()
     if not Path(path).is_file():
         raise ConfigError(f"{path} does not exist: pass --config with the target file")
     try:
