@@ -41,3 +41,39 @@ def fresh_dir(prefix: str) -> Path:
 def median(values: Sequence[float]) -> float:
     """The median, for quoting noisy timings on a shared machine."""
     return statistics.median(values)
+
+
+def train_champion(folder: Path, name: str) -> tuple[str, str]:
+    """Train gb into ``folder``'s store, register it as ``name@champion``.
+
+    ``MLFLOW_TRACKING_URI`` must name the store. Returns the run id and the URI.
+    """
+    import mlflow
+
+    run_timed(["-m", "churn_experiments", "model=gb"], folder)
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    (run_id,) = mlflow.search_runs(search_all_experiments=True)["run_id"]
+    version = mlflow.register_model(f"runs:/{run_id}/model", name).version
+    mlflow.MlflowClient().set_registered_model_alias(name, "champion", version)
+    return run_id, f"models:/{name}@champion"
+
+
+def held_out_rows(run_id: str) -> object:
+    """The test split of the run's own dataset config (raw input columns)."""
+    import mlflow
+    from omegaconf import OmegaConf
+
+    from churn_experiments.data import load_dataset, split_dataset
+
+    cfg = OmegaConf.create(mlflow.artifacts.load_text(f"runs:/{run_id}/config.yaml"))
+    dataset = OmegaConf.to_container(cfg.dataset)
+    return split_dataset(load_dataset(dataset), dataset).X_test
+
+
+def in_fresh_store(prefix: str) -> Path:
+    """A new folder holding the store: the working directory and tracking URI."""
+    folder = fresh_dir(prefix)
+    os.chdir(folder)
+    os.environ["CHURN_DATA_DIR"] = DATA_DIR
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    return folder

@@ -5,17 +5,18 @@ Run: ``python benchmarks/serve.py [--starts 3] [--requests 200] [--seconds 5]``.
 Trains one gb model into a temporary store and registers it as the champion, then
 compares three servers:
 
-- ``ours``: ``python -m churn_experiments.serve`` (the CLI) serving the champion;
+- ``ours``: ``python -m churn_experiments.serve`` (the CLI: our layer in front of
+  MLflow's scoring app, the data-contract check) serving the champion;
 - ``plain``: ``mlflow models serve --env-manager local`` of the same champion;
 - ``sklearn``: ``mlflow models serve`` of the same pipeline logged with plain
-  ``mlflow.sklearn.log_model`` (no data-contract check): what that check costs.
+  ``mlflow.sklearn.log_model`` (no data-contract check): the seed's way.
 
 Figures: cold start from launch to the first ``/ping`` (median of ``--starts``;
 launches alternate between servers), p50/p95 latency of single-row requests and rows/s
 of sequential 100-row batches (about ``--seconds`` per server). Requests take turns
 between the three running servers, so a busy neighbour on the machine slows them
 alike. Slowdown is ours/other for times, other/ours for rows/s; the target is <= 1.10
-against ``plain``.
+against ``sklearn`` for latency and rows/s.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from _common import DATA_DIR, PROJECT, fresh_dir, median, run_timed
+from _common import (
+    PROJECT,
+    fresh_dir,
+    held_out_rows,
+    in_fresh_store,
+    median,
+    train_champion,
+)
 
 from churn_experiments import payloads
-from churn_experiments.serve import Server, free_port, server_env
+from churn_experiments.serve import Server, free_port
 
 NAME = "churn_prediction_model"
-CHAMPION = f"models:/{NAME}@champion"
 BATCH_ROWS = 100
 
 
@@ -45,24 +52,13 @@ def build_store(folder: Path) -> tuple[str, str, object]:
     """Train gb into ``folder``; return the champion URI, a sklearn-only URI, X_test."""
     import mlflow
     import skops.io
-    from omegaconf import OmegaConf
 
     from churn_experiments import tracking
-    from churn_experiments.data import load_dataset, split_dataset
 
-    run_timed(["-m", "churn_experiments", "model=gb"], folder)
-    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-    (run_id,) = mlflow.search_runs(search_all_experiments=True)["run_id"]
-    version = mlflow.register_model(f"runs:/{run_id}/model", NAME).version
-    mlflow.MlflowClient().set_registered_model_alias(NAME, "champion", version)
-
-    pipeline = mlflow.sklearn.load_model(CHAMPION)
-    model = mlflow.models.Model.load(CHAMPION)
-    dataset = OmegaConf.create(
-        mlflow.artifacts.load_text(f"runs:/{run_id}/config.yaml")
-    )
-    dataset = OmegaConf.to_container(dataset.dataset)
-    x_test = split_dataset(load_dataset(dataset), dataset).X_test
+    run_id, champion = train_champion(folder, NAME)
+    pipeline = mlflow.sklearn.load_model(champion)
+    model = mlflow.models.Model.load(champion)
+    x_test = held_out_rows(run_id)
     with mlflow.start_run(run_name="sklearn-only"):
         trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
         plain = mlflow.sklearn.log_model(
@@ -74,7 +70,7 @@ def build_store(folder: Path) -> tuple[str, str, object]:
             serialization_format="skops",
             skops_trusted_types=trusted,
         )
-    return CHAMPION, plain.model_uri, x_test
+    return champion, plain.model_uri, x_test
 
 
 def launch(command: list[str], port: int) -> Server:
@@ -83,13 +79,22 @@ def launch(command: list[str], port: int) -> Server:
     with open(log_file, "wb") as out:
         process = subprocess.Popen(
             command,
-            env=server_env(),
+            env=plain_env(),
             cwd=os.getcwd(),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     return Server(process, "127.0.0.1", port, log_file)
+
+
+def plain_env() -> dict[str, str]:
+    """The environment with this Python's bin first on PATH.
+
+    ``mlflow models serve`` execs ``uvicorn`` found on PATH.
+    """
+    bin_dir = str(Path(sys.executable).parent)  # not resolved: the venv's own bin
+    return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ["PATH"]])}
 
 
 def ours(model_uri: str, port: int) -> Server:
@@ -140,10 +145,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="of 100-row batches")
     args = parser.parse_args()
 
-    folder = fresh_dir("churn-bench-serve-store-")
-    os.chdir(folder)
-    os.environ["CHURN_DATA_DIR"] = DATA_DIR
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    folder = in_fresh_store("churn-bench-serve-store-")
     print(f"training gb into {folder} ...", flush=True)
     champion, sklearn_only, x_test = build_store(folder)
     servers: dict[str, tuple[Callable[[str, int], Server], str]] = {

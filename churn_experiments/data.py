@@ -12,11 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from churn_experiments.contract import check_frame
 from churn_experiments.errors import DataContractError
 
 log = logging.getLogger(__name__)
-
-NUMERIC_DTYPES = {"int": "int64", "float": "float64"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def dataset_source(dataset: Mapping[str, Any]) -> Any:
 def _load_cached(path: str, digest: str, contract: tuple) -> pd.DataFrame:
     columns = {name: dict(spec) for name, spec in contract}
     frame = read_csv(Path(path))
-    return validate_frame(frame, columns, source=path)
+    return validate_frame(frame, columns, source=path, first_row=2)
 
 
 def _file_digest(path: Path) -> str:
@@ -132,59 +131,23 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 
 def validate_frame(
-    frame: pd.DataFrame, columns: Mapping[str, Mapping[str, Any]], source: str = "data"
+    frame: pd.DataFrame,
+    columns: Mapping[str, Mapping[str, Any]],
+    source: str = "data",
+    first_row: int | None = None,
 ) -> pd.DataFrame:
     """Check ``frame`` against the declared columns and return it with declared dtypes.
 
-    Raises :class:`DataContractError` naming the column (and the offending values) for a
-    missing column, a value that is not of the declared type, an unknown category, or a
-    number outside its declared range.
+    Raises :class:`DataContractError` naming every missing column and every column
+    with bad values (a wrong type, an unknown category, a number out of range, a
+    missing cell in a column that is not nullable), each with its values and what is
+    allowed (see :mod:`churn_experiments.contract`). ``first_row`` turns positions
+    into row numbers in messages (2 for a CSV file).
     """
-    missing = [name for name in columns if name not in frame.columns]
-    if missing:
-        raise DataContractError(
-            f"{source}: missing column(s) {missing}; the file has {list(frame.columns)}"
-        )
-    typed = {}
-    for name, spec in columns.items():
-        typed[name] = _typed_column(frame[name], name, spec, source)
-    return pd.DataFrame(typed)[list(columns)]
-
-
-def _typed_column(
-    values: pd.Series, name: str, spec: Mapping[str, Any], source: str
-) -> pd.Series:
-    dtype = spec["dtype"]
-    text = values.astype(str).str.strip()
-    if dtype == "category":
-        allowed = [str(c) for c in spec["categories"]]
-        unknown = sorted(set(text) - set(allowed))
-        if unknown:
-            raise DataContractError(
-                f"{source}: column '{name}' has unknown value(s) {unknown[:5]}; "
-                f"allowed: {allowed}"
-            )
-        return text.astype(object)
-    numbers = pd.to_numeric(text, errors="coerce")
-    bad = text[numbers.isna()]
-    if dtype == "int":
-        bad = pd.concat([bad, text[numbers.notna() & (numbers % 1 != 0)]])
-    if len(bad):
-        raise DataContractError(
-            f"{source}: column '{name}' must hold {dtype} values; found "
-            f"{sorted(set(bad))[:5]} (first at row {bad.index[0] + 2} of the file)"
-        )
-    low, high = spec.get("min"), spec.get("max")
-    outside = numbers[
-        ((numbers < low) if low is not None else False)
-        | ((numbers > high) if high is not None else False)
-    ]
-    if len(outside):
-        raise DataContractError(
-            f"{source}: column '{name}' has value(s) {sorted(set(outside))[:5]} "
-            f"outside the declared range [{low}, {high}]"
-        )
-    return numbers.astype(NUMERIC_DTYPES[dtype])
+    checked = check_frame(frame, columns)
+    if not checked.ok:
+        raise DataContractError(checked.message(source, first_row))
+    return checked.valid_rows()[list(columns)]
 
 
 def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:

@@ -5,7 +5,7 @@ and everything built on it (``mlflow models serve``, the Docker image, Azure ML)
 through :class:`ContractModel`, which checks each request against the dataset's data
 contract first: a wrong type, an unknown category, a number out of range or an empty
 request is refused with ``INVALID_PARAMETER_VALUE`` (HTTP 400 from the scoring server)
-naming the column and value, instead of being scored silently (the one-hot step
+naming every bad column and value, instead of being scored silently (the one-hot step
 ignores unseen values) or failing inside scikit-learn with an opaque message.
 
 This package is shipped in the model (``code/churn_experiments``), so loading it needs
@@ -21,8 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from churn_experiments.contract import ContractCheck, check_frame
+
 CONTRACT_FILE = "data_contract.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
+NO_ROWS = "request: no rows; send at least one row to score"
 
 
 def save_model(
@@ -58,22 +61,32 @@ class ContractModel:
         self.pipeline = pipeline
         self.contract = contract
 
+    def check(self, data: pd.DataFrame) -> ContractCheck:
+        """Every cell of ``data`` against the contract (see :func:`check_frame`)."""
+        return check_frame(data, self.contract)
+
     def predict(self, data: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
-        """Predict the rows of ``data``; a row breaking the contract raises 400."""
+        """Predict the rows of ``data``; any row breaking the contract raises 400.
+
+        The error names every bad column with all its bad values.
+        """
         from mlflow.exceptions import MlflowException
 
-        from churn_experiments.data import validate_frame
-        from churn_experiments.errors import DataContractError
-
         if len(data) == 0:
-            raise MlflowException.invalid_parameter_value(
-                "the request holds no rows; send at least one"
-            )
-        try:
-            rows = validate_frame(data.reset_index(drop=True), self.contract, "request")
-        except DataContractError as err:
-            raise MlflowException.invalid_parameter_value(str(err)) from None
-        return self.pipeline.predict(rows)
+            raise MlflowException.invalid_parameter_value(NO_ROWS)
+        checked = self.check(data)
+        if not checked.ok:
+            raise MlflowException.invalid_parameter_value(checked.message("request"))
+        return self.pipeline.predict(checked.valid_rows())
+
+
+def contract_model(model: Any) -> ContractModel | None:
+    """The :class:`ContractModel` inside a loaded pyfunc model, or None.
+
+    None for models logged without this flavor (a plain ``mlflow.sklearn`` model).
+    """
+    implementation = getattr(model, "_model_impl", model)  # PyFuncModel keeps it there
+    return implementation if isinstance(implementation, ContractModel) else None
 
 
 def read_contract(path: str) -> dict[str, Any] | None:

@@ -103,9 +103,17 @@ def _post_local(
         ) from err
     if not response.ok:
         raise PredictionError(
-            f"{url} answered {response.status_code}: {response.text[:500]}"
+            f"{url} answered {response.status_code}: {_refusal(response)}"
         )
     return payloads.parse_predictions(response.content)
+
+
+def _refusal(response: Any) -> str:
+    """What a refusal says: the ``message`` of a JSON error body, else its text."""
+    try:
+        return str(response.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:500]
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")

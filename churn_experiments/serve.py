@@ -1,21 +1,23 @@
-"""Serve an MLflow model on this machine with MLflow's own scoring server.
+"""Serve an MLflow model on this machine: MLflow's scoring app behind our own layer.
 
 ``python -m churn_experiments.serve [KEY=VALUE ...]`` reads ``conf/deploy/local.yaml``,
-starts ``mlflow models serve --env-manager local``, waits for ``/ping``, prints a ready
-line and a curl example, then serves until Ctrl-C. From Python::
+checks that the model URI names a model (saying how to create a champion when there is
+none), starts the server (:mod:`churn_experiments.scoring_app` on uvicorn), waits for
+``/ping``, prints a ready line and a curl example, then serves until Ctrl-C. From
+Python::
 
     with running_server(load_config()) as server:
         requests.post(server.invocations_url, json=body)
 
-The server is started as ``python -m mlflow`` with this interpreter's ``bin`` folder
-first on ``PATH``: MLflow execs ``uvicorn`` found on ``PATH``, which fails ("uvicorn:
-not found", return code 127) when the virtualenv is not activated.
+uvicorn runs as ``python -m uvicorn`` with this interpreter, so an unactivated
+virtualenv works (``mlflow models serve`` execs ``uvicorn`` from ``PATH``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib.util
 import json
 import logging
 import os
@@ -33,8 +35,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from churn_experiments.cli import CONF_DIR, target_arguments
+from churn_experiments.cli import CONF_DIR, read_target, target_arguments
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
+from churn_experiments.model_uri import check_model_uri
 
 log = logging.getLogger("churn_experiments.serve")  # __name__ is __main__ under -m
 
@@ -43,6 +46,7 @@ POLL_SECONDS = 0.1  # between two /ping attempts
 PROGRESS_SECONDS = 3.0  # between two "still waiting" log lines
 STOP_SECONDS = 10.0  # grace period after SIGTERM, then SIGKILL
 TAIL_LINES = 20  # lines of the server's log shown when it fails
+APP = "churn_experiments.scoring_app:create_app"  # the ASGI app factory uvicorn runs
 
 
 class ServeError(ChurnExperimentsError, RuntimeError):
@@ -50,7 +54,7 @@ class ServeError(ChurnExperimentsError, RuntimeError):
 
 
 class Server:
-    """A running ``mlflow models serve`` process group; a context manager that stops it.
+    """A running server's process group; a context manager that stops it.
 
     The server's stdout and stderr go to :attr:`log_file` (deleted by :meth:`stop`).
     """
@@ -146,19 +150,9 @@ def load_config(
     kind: str = "local",
 ) -> dict[str, Any]:
     """Read a deploy target's YAML, apply ``key=value`` overrides, validate it."""
-    from omegaconf import OmegaConf
-
-    from churn_experiments.naming import register_resolver
     from churn_experiments.validation import validate_group
 
-    register_resolver()
-    if not Path(path).is_file():
-        raise ConfigError(f"{path} does not exist: pass --config with the target file")
-    try:
-        cfg = OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist(overrides))
-    except ValueError as err:  # omegaconf's parse and merge errors
-        raise ConfigError(f"{path}: cannot apply {list(overrides)}: {err}") from err
-    data = validate_group("deploy", cfg, str(path))
+    data = validate_group("deploy", read_target(path, overrides), str(path))
     if data["kind"] != kind:
         raise ConfigError(
             f"{path}: key 'kind' = {data['kind']!r}; this command needs kind: {kind}"
@@ -174,31 +168,23 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve_command(cfg: Mapping[str, Any]) -> list[str]:
-    """``mlflow models serve`` for the config, run by this interpreter."""
+    """uvicorn serving :func:`churn_experiments.scoring_app.create_app`, this Python."""
     return [
-        sys.executable, "-m", "mlflow", "models", "serve",
-        "--model-uri", str(cfg["model_uri"]),
-        "--env-manager", "local",
+        sys.executable, "-m", "uvicorn", "--factory", APP,
         "--host", str(cfg["host"]),
         "--port", str(cfg["port"]),
         "--workers", str(cfg["workers"]),
+        "--no-access-log",
     ]  # fmt: skip
-
-
-def server_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``environ`` (default ``os.environ``) with this Python's bin first on PATH."""
-    env = dict(os.environ if environ is None else environ)
-    bin_dir = str(Path(sys.executable).parent)  # not resolved: the venv's own bin
-    env["PATH"] = os.pathsep.join(filter(None, [bin_dir, env.get("PATH")]))
-    return env
 
 
 def start_server(cfg: Mapping[str, Any]) -> Server:
     """Start serving ``cfg["model_uri"]``; return at once (see wait_until_ready)."""
+    from churn_experiments.scoring_app import MODEL_URI_ENV
+
     host, port = str(cfg["host"]), int(cfg["port"])
     _check_port_free(host, port)
-    env = server_env()
-    if shutil.which("uvicorn", path=env["PATH"]) is None:
+    if importlib.util.find_spec("uvicorn") is None:
         raise ServeError(
             f"uvicorn is not installed next to {sys.executable}: pip install uvicorn"
         )
@@ -208,7 +194,7 @@ def start_server(cfg: Mapping[str, Any]) -> Server:
     with open(log_file, "wb") as out:
         process = subprocess.Popen(
             command,
-            env=env,
+            env={**os.environ, MODEL_URI_ENV: str(cfg["model_uri"])},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -226,22 +212,18 @@ def running_server(cfg: Mapping[str, Any]) -> Iterator[Server]:
         yield server
 
 
-def example_payload(model_uri: str) -> dict[str, Any] | None:
+def example_payload(model_uri: str, model: Any) -> dict[str, Any] | None:
     """A one-row ``dataframe_split`` body from the model's input example.
 
-    ``None`` for a model logged without a table as input example; a
-    :class:`ConfigError` when ``model_uri`` names no model.
+    ``model`` is the model's ``mlflow.models.Model``; ``None`` for a model logged
+    without a table as input example.
     """
     import mlflow
     import pandas as pd
-    from mlflow.exceptions import MlflowException
 
     from churn_experiments.payloads import dataframe_split
 
-    try:
-        info = mlflow.models.Model.load(model_uri).saved_input_example_info or {}
-    except (MlflowException, OSError) as err:
-        raise ConfigError(f"model_uri {model_uri!r}: {err}") from None
+    info = model.saved_input_example_info or {}
     if info.get("type") != "dataframe":
         return None
     path = mlflow.artifacts.download_artifacts(f"{model_uri}/{info['artifact_path']}")
@@ -261,14 +243,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m churn_experiments.serve [--config FILE] [KEY=VALUE ...]``."""
     args = target_arguments(
         "python -m churn_experiments.serve",
-        "Serve an MLflow model with `mlflow models serve --env-manager local`: wait"
-        " until it answers, print a curl example, serve until Ctrl-C.",
+        "Serve an MLflow model on uvicorn with MLflow's scoring app behind our"
+        " checks: wait until it answers, print a curl example, serve until Ctrl-C.",
         CONFIG_FILE,
         "port=5002 model_uri=runs:/<id>/model",
         argv,
     )
     try:
         cfg = load_config(args.config, args.overrides)
+        model = check_model_uri(cfg["model_uri"])
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server first
         with start_server(cfg) as server:
             seconds = server.wait_until_ready(float(cfg["startup_timeout"]))
@@ -277,8 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" (ready in {seconds:.1f} s; Ctrl-C stops it)",
                 flush=True,
             )
-            # only now: importing mlflow during the start-up slows the server's
-            body = example_payload(cfg["model_uri"])
+            body = example_payload(cfg["model_uri"], model)
             if body is not None:
                 print(f"Try:\n  {curl_command(server.invocations_url, body)}")
             sys.stdout.flush()

@@ -53,7 +53,7 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
 
 
 def describe(error: Any, group: str) -> str:
-    """One line: the key path, what is wrong, and what is allowed there."""
+    """One line: the key path, what is wrong, and what is allowed there, in words."""
     path = ".".join([group, *(str(p) for p in error.absolute_path)])
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
@@ -61,13 +61,28 @@ def describe(error: Any, group: str) -> str:
         keys = ", ".join(f"{path}.{key}" for key in unexpected)
         return f"unknown key {keys}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
-        return (
+        message = (
             f"{path}: {error.instance!r} is not allowed; allowed values: "
-            + ", ".join(repr(v) for v in error.validator_value)
+            + ", ".join(yaml_value(v) for v in error.validator_value)
         )
+        if None in error.validator_value and str(error.instance).lower() == "none":
+            message += " (write null, not None, for no value)"
+        return message
     if error.validator == "required":
         return f"{path}: {error.message}"
-    return f"{path}: {error.message}"
+    hint = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if hint is None:
+        return f"{path}: {error.message}"
+    if error.validator == "pattern":  # the pattern itself would be a regex
+        return f"{path}: {error.instance!r} is not allowed; allowed: {hint}"
+    return f"{path}: {error.message}; allowed: {hint}"
+
+
+def yaml_value(value: Any) -> str:
+    """A value as written in YAML: ``null``, ``true``, ``'Staging'``, ``3``."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return repr(value)
 
 
 def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> None:

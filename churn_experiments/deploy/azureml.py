@@ -8,7 +8,6 @@ inside functions, so the package works without the ``[azure]`` extra. CLI:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import io
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from churn_experiments.cli import CONF_DIR, read_target, target_arguments
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 from churn_experiments.payloads import PayloadError, parse_predictions
 
@@ -36,10 +36,11 @@ if TYPE_CHECKING:
     )
     from azure.core.credentials import TokenCredential
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("churn_experiments.deploy.azureml")  # not __main__ under -m
 Config = Mapping[str, Any] | DictConfig  # a target config: plain dict or Hydra node
 
-CONFIG_FILE = "conf/deploy/azureml.yaml"
+CONFIG_PATH = CONF_DIR / "deploy" / "azureml.yaml"  # read by the CLI by default
+CONFIG_FILE = "conf/deploy/azureml.yaml"  # how messages name a config given as a dict
 INSTALL_HINT = "pip install -e '.[azure]'"
 # MLClient argument -> the environment variable holding it (never written in YAML)
 WORKSPACE_ENV = {
@@ -65,7 +66,14 @@ REPLACED_KEYS = {
 
 
 class DeployConfigError(ConfigError):
-    """conf/deploy/azureml.yaml is invalid: names the key and the allowed values."""
+    """The target config is invalid: names the file, the key and the allowed values.
+
+    ``problem`` is the message without the file in front (``source`` None: no file).
+    """
+
+    def __init__(self, problem: str, source: str | None = CONFIG_FILE) -> None:
+        super().__init__(problem if source is None else f"{source}: {problem}")
+        self.problem = problem
 
 
 class MissingExtraError(ChurnExperimentsError, ImportError):
@@ -76,32 +84,51 @@ class EndpointError(ChurnExperimentsError, RuntimeError):
     """Azure refused or failed a request to the endpoint (its message says why)."""
 
 
-def validate_config(cfg: Config) -> dict[str, Any]:
+def validate_config(cfg: Config, source: str = CONFIG_FILE) -> dict[str, Any]:
     """Check ``cfg`` against v1 keys, the JSON Schema, then azure-ai-ml's own schemas.
 
-    Returns the config as a plain dict; any problem raises :class:`DeployConfigError`.
+    Returns the config as a plain dict; problems raise one :class:`DeployConfigError`
+    that names ``source`` (the file read) and lists every problem found.
     """
     data = _as_dict(cfg)
-    for key, instead in REPLACED_KEYS.items():
-        if key in data:
-            raise DeployConfigError(
-                f"{CONFIG_FILE}: key '{key}' is not supported here; use {instead}"
-            )
-    if data.get("kind") != "azureml":
+    problems = config_problems(data)
+    if len(problems) == 1:
+        raise DeployConfigError(problems[0], source)
+    if problems:
         raise DeployConfigError(
-            f"{CONFIG_FILE}: key 'kind' = {data.get('kind')!r}; this target needs"
-            " kind: azureml"
+            f"{len(problems)} problems:\n"
+            + "\n".join(f"  - {problem}" for problem in problems),
+            source,
         )
-    _check_schema(data)
+    return data
+
+
+def config_problems(data: Mapping[str, Any]) -> list[str]:
+    """Every problem of a target config, one line each (empty: valid)."""
+    problems = [
+        f"key '{key}' is not supported here; use {instead}"
+        for key, instead in REPLACED_KEYS.items()
+        if key in data
+    ]
+    if data.get("kind") != "azureml":
+        return [
+            *problems,
+            f"key 'kind' = {data.get('kind')!r}; this target needs kind: azureml",
+        ]
+    schema = _schema_problems({k: v for k, v in data.items() if k not in REPLACED_KEYS})
+    if schema or problems:
+        return problems + schema  # the checks below need well-typed values
     total = sum(data["traffic"].values())
     if total != 100:
-        raise DeployConfigError(
-            f"{CONFIG_FILE}: key 'traffic' adds up to {total}; allowed:"
-            f" {_allowed('traffic')}"
+        problems.append(
+            f"key 'traffic' adds up to {total}; allowed: {_allowed('traffic')}"
         )
-    build_endpoint(data)
-    build_deployment(data)
-    return data
+    for build in (build_endpoint, build_deployment):
+        try:
+            build(data)
+        except DeployConfigError as err:
+            problems.append(err.problem)
+    return problems
 
 
 def build_endpoint(cfg: Config) -> ManagedOnlineEndpoint:
@@ -144,7 +171,8 @@ def build_client(credential: TokenCredential | None = None, **kwargs: Any) -> ML
     if missing:
         raise DeployConfigError(
             f"set {', '.join(missing)}: the workspace comes from the environment,"
-            f" never from {CONFIG_FILE}"
+            " never from the target's YAML",
+            source=None,
         )
     ml = _require("azure.ai.ml")
     if credential is None:
@@ -160,7 +188,7 @@ def download_model(model_uri: str, dst: Path) -> Path:
     path = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=str(dst)))
     if not (path / "MLmodel").is_file():
         raise DeployConfigError(
-            f"{CONFIG_FILE}: key 'model_uri' = {model_uri!r} is not an MLflow model"
+            f"key 'model_uri' = {model_uri!r} is not an MLflow model"
             f" (no MLmodel file in {path})"
         )
     return path
@@ -291,24 +319,23 @@ def delete(cfg: Config, *, client: MLClient | None = None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m churn_experiments.deploy.azureml deploy|status|delete``."""
+    """``python -m churn_experiments.deploy.azureml deploy|status|delete [K=V]``."""
     operations = {"deploy": deploy, "status": status, "delete": delete}
-    parser = argparse.ArgumentParser(
-        prog="python -m churn_experiments.deploy.azureml",
-        description="Deploy the MLflow model to an Azure ML managed online endpoint."
-        f" The workspace comes from {', '.join(WORKSPACE_ENV.values())}.",
+    args = target_arguments(
+        "python -m churn_experiments.deploy.azureml",
+        "Deploy the MLflow model to an Azure ML managed online endpoint, show its"
+        " status or delete it. The workspace comes from"
+        f" {', '.join(WORKSPACE_ENV.values())}.",
+        CONFIG_PATH,
+        "instance_count=2 endpoint_name=churn-test",
+        argv,
+        operations=sorted(operations),
     )
-    parser.add_argument("operation", choices=sorted(operations))
-    parser.add_argument("--config", default=CONFIG_FILE, help="the target's YAML file")
-    args = parser.parse_args(argv)
-    if not Path(args.config).is_file():
-        parser.error(f"no config file {args.config}")
-    logging.basicConfig(format="[%(levelname)s] %(message)s")
-    for name in ("churn_experiments", __name__):  # __name__ is __main__ under -m
-        logging.getLogger(name).setLevel(logging.INFO)
     try:
+        data = validate_config(read_target(args.config, args.overrides), args.config)
+        log.info("read %s", args.config)
         azure_error = _require("azure.core.exceptions").AzureError
-        result = operations[args.operation](OmegaConf.load(args.config))
+        result = operations[args.operation](data)
     except ChurnExperimentsError as err:
         log.error("%s", err)
         return 1
@@ -338,20 +365,15 @@ def _as_dict(cfg: Config) -> dict[str, Any]:
     return dict(cfg)
 
 
-def _check_schema(data: dict[str, Any]) -> None:
+def _schema_problems(data: dict[str, Any]) -> list[str]:
+    """Every JSON Schema error of ``data``, described in words, in key order."""
     import jsonschema
 
     from churn_experiments.validation import describe, load_schema
 
     validator = jsonschema.Draft202012Validator(load_schema("deploy"))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
-    if error is None:
-        return
-    message = describe(error, "deploy")
-    hint = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if hint and error.validator not in ("enum", "additionalProperties", "required"):
-        message += f"; allowed: {hint}"
-    raise DeployConfigError(f"{CONFIG_FILE}: {message}")
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [describe(error, "deploy") for error in errors]
 
 
 def _allowed(key: str) -> str:
@@ -379,7 +401,7 @@ def _load(
         key = renames.get(field, field)
         value = spec.get(field)
         raise DeployConfigError(
-            f"{CONFIG_FILE}: key '{key}' = {value!r}: {problem} (azure-ai-ml);"
+            f"key '{key}' = {value!r}: {problem} (azure-ai-ml);"
             f" allowed: {_allowed(key)}"
         ) from None
 

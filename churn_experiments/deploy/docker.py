@@ -18,6 +18,7 @@ from typing import Any
 
 from churn_experiments.cli import CONF_DIR, target_arguments
 from churn_experiments.errors import ChurnExperimentsError
+from churn_experiments.model_uri import check_model_uri
 from churn_experiments.serve import curl_command, example_payload, load_config
 
 log = logging.getLogger("churn_experiments.deploy.docker")  # not __main__ under -m
@@ -116,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         cfg = load_config(args.config, args.overrides, kind="docker")
-        body = example_payload(cfg["model_uri"])  # also checks that the model exists
+        model = check_model_uri(cfg["model_uri"])  # says how to get one when absent
+        body = example_payload(cfg["model_uri"], model)
         context = deploy(cfg)
     except ChurnExperimentsError as err:
         log.error("%s", err)

@@ -25,6 +25,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _COMPARISON = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op>>=|<=|>|<)\s*(?P<rhs>\S+)\s*$")
 _TERM = re.compile(r"\s*([-+])\s*")
+_OPERATOR_LIKE = re.compile(r"[<>=!]+")
 # pages of candidates fetched at most while skipping runs without a logged model
 MAX_PAGES = 5
 # runs per unordered probe, and probes at most, when narrowing by the select metric
@@ -80,6 +81,13 @@ def parse_guard(text: str) -> Guard:
     A tiny grammar, no ``eval``: metric names joined by ``+``/``-``, one of ``>=``,
     ``<=``, ``>``, ``<``, and a number. Raises ValueError saying what is wrong.
     """
+    allowed = ", ".join(OPERATORS)
+    for token in _OPERATOR_LIKE.findall(text):
+        if token not in OPERATORS:
+            raise ValueError(
+                f"{token!r} is not a guard operator in {text!r}; allowed operators:"
+                f" {allowed}"
+            )
     match = _COMPARISON.match(text)
     if not match:
         raise ValueError(

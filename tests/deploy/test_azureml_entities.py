@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -269,3 +270,72 @@ def test_the_cli_needs_the_workspace_variables(
 
     assert azureml.main(["delete", "--config", str(CONF / "deploy/azureml.yaml")]) == 1
     assert "set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP" in caplog.text
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The Azure command as a user runs it, without workspace variables."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in azureml.WORKSPACE_ENV.values()
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "churn_experiments.deploy.azureml", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_the_cli_from_another_folder_reports_every_error_of_the_file_it_read(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(
+        "status",
+        "auth_mode=token",
+        "instance_count=0",
+        "endpoint_name=1-churn",
+        "computeType=ACI",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "[ERROR] churn_experiments.deploy.azureml:"
+        f" {CONF / 'deploy' / 'azureml.yaml'}: 4 problems:",
+        "  - key 'computeType' is not supported here; use `instance_type` (a VM size"
+        " such as Standard_DS3_v2) and `instance_count`: ACI and azureml-core (SDK"
+        " v1) are retired, this target is a managed online endpoint",
+        "  - deploy.auth_mode: 'token' is not allowed; allowed values: 'key',"
+        " 'aml_token', 'aad_token'",
+        "  - deploy.endpoint_name: '1-churn' is not allowed; allowed: 3-32 characters:"
+        " a letter first, then letters, digits and hyphens (not a hyphen last)",
+        "  - deploy.instance_count: 0 is less than the minimum of 1; allowed: an"
+        " integer >= 1",
+    ]
+
+
+@pytest.mark.slow
+def test_the_cli_reads_config_dir_with_overrides_and_names_that_file(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "conf" / "deploy"
+    folder.mkdir(parents=True)
+    (folder / "azureml.yaml").write_text(
+        (CONF / "deploy" / "azureml.yaml").read_text().replace("blue", "green")
+    )
+    result = run_cli("status", "--config-dir", "conf", "instance_count=2", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "[INFO] churn_experiments.deploy.azureml: read conf/deploy/azureml.yaml",
+        "[ERROR] churn_experiments.deploy.azureml: set AZURE_SUBSCRIPTION_ID,"
+        " AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME: the workspace comes from the"
+        " environment, never from the target's YAML",
+    ]
+    bad = run_cli("delete", "--config-dir", "conf", "traffic.green=50", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines() == [
+        "[ERROR] churn_experiments.deploy.azureml: conf/deploy/azureml.yaml: key"
+        " 'traffic' adds up to 50; allowed: deployment name -> percentage; the"
+        " percentages add up to 100"
+    ]

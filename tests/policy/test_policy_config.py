@@ -17,6 +17,7 @@ from churn_experiments.policy.rules import (
     parse_guard,
 )
 from churn_experiments.promote import CONF_DIR, parser
+from churn_experiments.validation import validate_group
 
 
 def compose_policies(selection: str):
@@ -74,6 +75,11 @@ def test_guards_parse(text: str, terms: tuple, op: str, threshold: float) -> Non
         ("__import__('os').system('true') >= 0", "unknown metric"),
         ("test_f1 >= high", "'high' is not a number"),
         ("test_f1 == 0.5", "is not a guard"),
+        (
+            "test_f1 => 0.5",
+            "'=>' is not a guard operator in 'test_f1 => 0.5'; allowed operators:"
+            " >=, <=, >, <",
+        ),
         ("test_f1 * 2 >= 1", r"unknown metric 'test_f1 \* 2'"),
         ("test_f1 >= nan", "finite"),
     ],
@@ -120,6 +126,11 @@ def test_unknown_guard_metric_names_file_key_and_allowed_metrics() -> None:
     [
         ({"actions": {"description": "{metrc} won"}}, "fields: policy, metric"),
         ({"actions": {"stage": "Prod"}}, "'Prod' is not allowed"),
+        (
+            {"actions": {"stage": "None"}},
+            r"'None' is not allowed; allowed values: 'Staging', 'Production',"
+            r" 'Archived', null \(write null, not None, for no value\)",
+        ),
         ({"compare_to": {"alias": "champion", "significance": {"test": "t"}}}, "'t'"),
         ({"candidates": {"scope": "all", "experiment": EXPERIMENT}}, "scope"),
         ({"colour": "red"}, "unknown key policy.p.colour"),
@@ -128,6 +139,20 @@ def test_unknown_guard_metric_names_file_key_and_allowed_metrics() -> None:
 def test_schema_errors_name_the_key(change: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_policies({"p": BASE_SPEC | change})
+
+
+def test_the_schema_words_a_bad_guard_without_its_regular_expression() -> None:
+    """What the sweep's up-front check of every group says (before load_policies)."""
+    spec = BASE_SPEC | {"guards": ["test_f1 => 0.5"]}
+    with pytest.raises(ConfigError) as error:
+        validate_group("policy", {"p": spec}, "policy/p.yaml")
+    assert str(error.value) == (
+        "policy/p.yaml: policy.p.guards.0: 'test_f1 => 0.5' is not allowed; allowed: a"
+        " guard like 'test_roc_auc >= 0.80': metric names joined by + or -, one of"
+        " the operators >=, <=, >, <, then a number; metrics: train_accuracy,"
+        " test_accuracy, test_precision, test_recall, test_f1, test_roc_auc,"
+        " test_log_loss, fit_seconds"
+    )
 
 
 def test_bad_policy_stops_a_sweep_before_any_job(tmp_path, monkeypatch) -> None:

@@ -1,7 +1,8 @@
 """The local target: `python -m churn_experiments.serve` serving the champion for real.
 
 One CLI server (started with a PATH that lacks the virtualenv's bin) answers all the
-payload tests; it is stopped with Ctrl-C at the end of the module.
+payload tests; it is stopped with Ctrl-C at the end of the module. Every refusal's
+body starts with our message.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from churn_experiments import payloads
 from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.errors import ConfigError
 from churn_experiments.serve import (
+    APP,
     ServeError,
     free_port,
     load_config,
     main,
     running_server,
     serve_command,
-    server_env,
     start_server,
 )
 
@@ -56,6 +57,7 @@ COLUMNS = [
     "BookedHotelOrNot",
 ]
 ROW = [35, "Yes", "Low Income", 2, "No", "No"]
+EXAMPLE_ROW = [18, "Yes", "Low Income", 1, "Yes", "Yes"]  # first allowed values
 
 
 def split_body(columns: list[str], rows: list[list]) -> str:
@@ -150,16 +152,12 @@ def post(url: str, data: str, content_type: str = "application/json"):
     return requests.post(url, data=data, headers={"Content-Type": content_type})
 
 
-def test_serve_command_uses_this_python_and_puts_its_bin_first_on_path():
+def test_serve_command_runs_uvicorn_with_this_python():
     cfg = load_config(LOCAL_YAML, ["port=5099"])
-    command = serve_command(cfg)
-    assert command[:5] == [sys.executable, "-m", "mlflow", "models", "serve"]
-    assert " ".join(command).endswith(
-        f"--model-uri {CHAMPION} --env-manager local --host 127.0.0.1"
-        " --port 5099 --workers 1"
-    )
-    path = server_env({"PATH": PATH_WITHOUT_VENV})["PATH"].split(os.pathsep)
-    assert path[0] == VENV_BIN
+    assert serve_command(cfg) == [
+        sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1",
+        "--port", "5099", "--workers", "1", "--no-access-log",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -210,73 +208,134 @@ def test_champion_predicts_the_test_split_like_pyfunc(
     np.testing.assert_array_equal(payloads.parse_predictions(answer.content), expected)
 
 
+def contract_refusal(*problems: str, bad: int = 1, rows: int = 1) -> str:
+    return f"request: {bad} of {rows} row(s) break the data contract: " + "; ".join(
+        problems
+    )
+
+
+FORMATS_HINT = "send a JSON object with one key, dataframe_split"
+EXAMPLE = json.dumps(
+    {"dataframe_records": [dict(zip(COLUMNS, EXAMPLE_ROW, strict=True))]}
+)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("data", "content_type", "message"),
+    ("data", "message"),
     [
         pytest.param(
             split_body(COLUMNS[1:], [ROW[1:]]),
-            "application/json",
-            "Model is missing inputs ['Age']",
+            "request: missing column(s) ['Age']; the data has ['FrequentFlyer',",
             id="missing-column",
         ),
         pytest.param(
             with_value("Age", "abc"),
-            "application/json",
-            "Failed to convert column Age to type 'int64'",
+            contract_refusal(
+                "column 'Age' has 'abc' (allowed: an integer from 18 to 100)"
+            ),
             id="wrong-type-number",
         ),
         pytest.param(
             with_value("FrequentFlyer", 1),
-            "application/json",
-            "column 'FrequentFlyer' has unknown value(s) ['1']",
+            contract_refusal(
+                "column 'FrequentFlyer' has 1 (allowed: one of 'Yes', 'No',"
+                " 'No Record')"
+            ),
             id="wrong-type-category",
-        ),
-        pytest.param("{not json", "application/json", "valid JSON", id="not-json"),
-        pytest.param(
-            split_body(COLUMNS, [ROW]), "text/plain", "content types", id="text-plain"
         ),
         pytest.param(
             with_value("AnnualIncomeClass", "Rich"),
-            "application/json",
-            "column 'AnnualIncomeClass' has unknown value(s) ['Rich']",
+            contract_refusal("column 'AnnualIncomeClass' has 'Rich' (allowed: one of"),
             id="unseen-ordinal",
         ),
         pytest.param(
-            with_value("FrequentFlyer", "Maybe"),
-            "application/json",
-            "column 'FrequentFlyer' has unknown value(s) ['Maybe']",
-            id="unseen-nominal",
-        ),
-        pytest.param(
             with_value("Age", 500),
-            "application/json",
-            "column 'Age' has value(s) [500] outside the declared range [18, 100]",
+            contract_refusal(
+                "column 'Age' has 500 (allowed: an integer from 18 to 100)"
+            ),
             id="out-of-range",
         ),
         pytest.param(
-            split_body(COLUMNS, []),
-            "application/json",
-            "the request holds no rows",
-            id="empty-list",
+            split_body(
+                COLUMNS,
+                [
+                    ROW,
+                    [500, "Maybe", "Low Income", 2, "No", "No"],
+                    ["abc", "Yes", "Low Income", 9, "No", None],
+                ],
+            ),
+            contract_refusal(
+                "column 'Age' has 500, 'abc' (allowed: an integer from 18 to 100)",
+                "column 'FrequentFlyer' has 'Maybe' (allowed: one of 'Yes', 'No',"
+                " 'No Record')",
+                "column 'ServicesOpted' has 9 (allowed: an integer from 1 to 6)",
+                "column 'BookedHotelOrNot' has missing (allowed: one of 'Yes', 'No')",
+                bad=2,
+                rows=3,
+            ),
+            id="every-bad-value",
         ),
         pytest.param(
+            json.dumps(
+                {"instances": [dict(zip(COLUMNS, ROW, strict=True)) | {"Age": 500}]}
+            ),
+            contract_refusal(
+                "column 'Age' has 500 (allowed: an integer from 18 to 100)"
+            ),
+            id="instances-via-mlflow",
+        ),
+        pytest.param(split_body(COLUMNS, []), "request: no rows", id="empty-split"),
+        pytest.param(
             json.dumps({"dataframe_records": []}),
-            "application/json",
-            "Model is missing inputs",
+            "request: no rows",
             id="empty-records",
         ),
+        pytest.param(
+            json.dumps({"rows": [ROW]}),
+            f"unknown key(s) ['rows'] in the body; {FORMATS_HINT}",
+            id="unknown-key",
+        ),
+        pytest.param(
+            json.dumps(payloads.input_data(pd.DataFrame([ROW], columns=COLUMNS))),
+            "'input_data' is Azure ML's format; this server (MLflow's scoring server)"
+            f" takes the same rows as dataframe_split: {FORMATS_HINT}",
+            id="azure-input-data",
+        ),
+        pytest.param("{not json", "the body is not valid JSON", id="not-json"),
+        pytest.param("[1, 2]", "the body is a JSON list, not an object", id="a-list"),
     ],
 )
-def test_a_bad_payload_gets_a_clear_4xx_and_the_server_goes_on(
-    cli_server: CliServer, data: str, content_type: str, message: str
+def test_a_bad_payload_gets_a_400_that_starts_with_our_message(
+    cli_server: CliServer, data: str, message: str
 ):
-    answer = post(cli_server.url, data, content_type)
-    assert 400 <= answer.status_code < 500, answer.text
-    assert message in answer.text
-    assert "Traceback" not in answer.text
+    answer = post(cli_server.url, data)
+    assert answer.status_code == 400, answer.text
+    assert answer.text.startswith('{"message": '), answer.text
+    assert answer.json()["message"].startswith(message), answer.json()["message"]
+    if FORMATS_HINT in message:
+        assert answer.json()["message"].endswith(f"e.g. {EXAMPLE}")
+    assert "Traceback" not in answer.text and "Failed to predict" not in answer.text
     good = post(cli_server.url, split_body(COLUMNS, [ROW]))
     assert good.status_code == 200 and len(good.json()["predictions"]) == 1
+
+
+@pytest.mark.slow
+def test_the_example_in_a_refusal_is_scored(cli_server: CliServer):
+    answer = post(cli_server.url, EXAMPLE)
+    assert answer.status_code == 200, answer.text
+    assert len(payloads.parse_predictions(answer.content)) == 1
+
+
+@pytest.mark.slow
+def test_text_plain_is_refused_with_the_content_types_and_ping_answers(
+    cli_server: CliServer,
+):
+    answer = post(cli_server.url, split_body(COLUMNS, [ROW]), "text/plain")
+    assert answer.status_code == 415 and "content types" in answer.text
+    base = cli_server.url.removesuffix("/invocations")
+    assert requests.get(f"{base}/ping").status_code == 200
+    assert requests.get(f"{base}/version").text == mlflow.__version__
 
 
 @pytest.mark.slow
@@ -294,3 +353,55 @@ def test_a_server_that_cannot_start_shows_its_log_and_leaves_nothing_running(
     assert "no_such_model" in str(err.value)
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", cfg["port"])) != 0
+
+
+@pytest.mark.slow
+def test_serve_on_an_empty_store_says_how_to_create_a_champion(
+    tmp_path: Path, store_template: Path
+):
+    shutil.copy(store_template, tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "churn_experiments.serve", f"port={port}"],
+        cwd=tmp_path,  # not the checkout: the config is found all the same
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first == (
+        f"[ERROR] churn_experiments.serve: model_uri '{CHAMPION}': no registered"
+        f" model '{MODEL_NAME}' in the registry at {uri}; train candidates (python -m"
+        " churn_experiments -m model=lr,rf,svc,gb), then promote one (python -m"
+        " churn_experiments.promote policy=best_f1 sets @champion), or pass"
+        " model_uri=runs:/<run_id>/model"
+    ), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    with socket.socket() as sock:  # no server was started
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("model_uri", "message"),
+    [
+        (
+            f"models:/{MODEL_NAME}@challenger",
+            f"registered model '{MODEL_NAME}' has no alias @challenger in the registry"
+            " at sqlite:///",
+        ),
+        ("runs:/0123456789abcdef0123456789abcdef/model", "names no model (Run "),
+    ],
+)
+def test_a_uri_that_names_no_model_is_refused_before_serving(
+    champion: Champion, model_uri: str, message: str, caplog: pytest.LogCaptureFixture
+):
+    mlflow.set_tracking_uri(champion.tracking_uri)
+    assert main([f"port={free_port()}", f"model_uri={model_uri}"]) == 1
+    assert message in caplog.text
+    if "@challenger" in model_uri:
+        assert "(its aliases: @champion)" in caplog.text

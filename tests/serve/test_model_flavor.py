@@ -43,10 +43,13 @@ def test_pyfunc_predicts_like_the_pipeline_for_valid_rows(model_uri: str):
     [
         (
             {"AnnualIncomeClass": "Rich"},
-            "column 'AnnualIncomeClass' has unknown value(s) ['Rich']",
+            "column 'AnnualIncomeClass' has 'Rich' (allowed: one of 'Low Income',",
         ),
-        ({"FrequentFlyer": "Maybe"}, "column 'FrequentFlyer' has unknown value(s)"),
-        ({"ServicesOpted": 9}, "column 'ServicesOpted' has value(s) [9] outside"),
+        ({"FrequentFlyer": "Maybe"}, "column 'FrequentFlyer' has 'Maybe'"),
+        (
+            {"ServicesOpted": 9},
+            "column 'ServicesOpted' has 9 (allowed: an integer from 1 to 6)",
+        ),
     ],
 )
 def test_pyfunc_refuses_a_row_breaking_the_contract(model_uri, change, message):
@@ -59,5 +62,5 @@ def test_pyfunc_refuses_a_row_breaking_the_contract(model_uri, change, message):
 
 def test_pyfunc_refuses_an_empty_request(model_uri: str):
     model = mlflow.pyfunc.load_model(model_uri)
-    with pytest.raises(MlflowException, match="the request holds no rows"):
+    with pytest.raises(MlflowException, match="request: no rows"):
         model.predict(pd.DataFrame([ROW]).iloc[:0])
