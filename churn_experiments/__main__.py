@@ -39,5 +39,41 @@ def main(cfg: DictConfig) -> float:
     return metrics.get(cfg.leaderboard.sort_by, math.nan)
 
 
+def run() -> None:
+    """The command: ``main`` under a guard that never leaves a sweep RUNNING.
+
+    Ctrl-C or SIGTERM ends the open runs as KILLED, prints one line and exits with
+    128 + the signal (130 for Ctrl-C). Any other early stop (Hydra refused a job's
+    config, say) ends the open sweep as FAILED.
+    """
+    from churn_experiments import interrupts
+    from churn_experiments.sweep_callback import end_open_sweep
+
+    interrupts.raise_on_sigterm()
+    try:
+        main()
+    except KeyboardInterrupt as err:
+        interrupts.ignore_further()
+        name = interrupts.signal_name(err)
+        summary = end_open_sweep("KILLED", f"interrupted by {name}") or _last_run()
+        label = "interrupted" if name == "SIGINT" else f"interrupted ({name})"
+        print(f"{label}: {summary}" if summary else label, file=sys.stderr)
+        sys.exit(interrupts.exit_code(err))
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            end_open_sweep("FAILED", f"the sweep stopped before its end ({stop})")
+        raise
+
+
+def _last_run() -> str | None:
+    """``run <id> KILLED`` for the run a single job left, if it opened one."""
+    if "mlflow" not in sys.modules:
+        return None
+    import mlflow
+
+    run = mlflow.last_active_run()
+    return f"run {run.info.run_id} {run.info.status}" if run else None
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -45,7 +45,7 @@ def target_arguments(
         help=f"a config folder holding deploy/{config_file.name}, as in Hydra's"
         " --config-dir",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come between KEY=VALUEs
     if args.config_dir:
         args.config = str(
             Path(args.config_dir, config_file.parent.name, config_file.name)

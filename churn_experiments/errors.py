@@ -15,3 +15,7 @@ class DataContractError(ChurnExperimentsError, ValueError):
 
 class SweepFailedError(ChurnExperimentsError, RuntimeError):
     """One or more jobs of a sweep failed; the others were recorded."""
+
+
+class TrackingStoreError(ChurnExperimentsError, RuntimeError):
+    """The tracking store cannot be reached, or is not a complete MLflow store."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from churn_experiments import store
 from churn_experiments.errors import ConfigError
 
 ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/@]+)/?$")
@@ -25,11 +26,13 @@ def check_model_uri(model_uri: str) -> Any:
     """The model's ``MLmodel`` metadata (``mlflow.models.Model``).
 
     Raises :class:`ConfigError` in one line naming the URI and the store when the URI
-    names no model, and how to create one.
+    names no model, and how to create one; :class:`TrackingStoreError` when the
+    store it is read from is missing or does not answer.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    store.check_for_model(model_uri)  # a store that is down: one line, in seconds
     match = ALIAS_URI.match(model_uri)
     if match:
         _check_alias(match["name"], match["alias"], model_uri)

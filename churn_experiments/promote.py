@@ -4,6 +4,7 @@ roll an alias back.
     python -m churn_experiments.promote policy=best_f1 [--dry-run] [--sweep RUN_ID]
     python -m churn_experiments.promote history [--alias champion] [--limit 20]
     python -m churn_experiments.promote rollback --alias champion [--dry-run]
+    python -m churn_experiments.promote unlock [--model NAME]
 
 Anything of the form ``key=value`` is a Hydra override of ``conf/config.yaml``
 (``policy=[best_f1,best_recall]``, ``tracking=server``, ``dataset=...``): the
@@ -24,18 +25,20 @@ from omegaconf import DictConfig
 from churn_experiments.errors import ChurnExperimentsError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-COMMANDS = ("apply", "history", "rollback")
+COMMANDS = ("apply", "history", "rollback", "unlock")
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line: ``apply`` (the default), ``history`` and ``rollback``."""
+    """The command line: ``apply`` (default), ``history``, ``rollback``, ``unlock``."""
     main = argparse.ArgumentParser(
         prog="python -m churn_experiments.promote",
         description="Apply promotion policies (conf/policy/*.yaml) to existing runs, "
         "print the decision ledger, or roll an alias back. Without a command, "
         "'apply' is meant.",
     )
-    commands = main.add_subparsers(dest="command", metavar="{apply,history,rollback}")
+    commands = main.add_subparsers(
+        dest="command", metavar="{apply,history,rollback,unlock}"
+    )
     apply = commands.add_parser(
         "apply",
         help="decide and apply the selected policies (the default command)",
@@ -69,13 +72,21 @@ def parser() -> argparse.ArgumentParser:
     )
     rollback.add_argument("--alias", required=True, help="the alias, e.g. champion")
     rollback.add_argument(
-        "--model",
-        help="the registered model (default: the dataset's, see conf/config.yaml)",
-    )
-    rollback.add_argument(
         "--dry-run", action="store_true", help="print what it would do, change nothing"
     )
-    for command in (apply, history, rollback):
+    unlock = commands.add_parser(
+        "unlock",
+        help="break a registered model's policy lock",
+        description="Delete <model>.policy-lock, the lock a promotion holds while it "
+        "changes the registry. A lock left by a dead process of this host is broken "
+        "by the next promotion anyway; this is for one left from another host.",
+    )
+    for command in (rollback, unlock):
+        command.add_argument(
+            "--model",
+            help="the registered model (default: the dataset's, see conf/config.yaml)",
+        )
+    for command in (apply, history, rollback, unlock):
         command.add_argument(
             "overrides",
             nargs="*",
@@ -116,6 +127,14 @@ def run(argv: Sequence[str]) -> int:
             mlflow.MlflowClient(), args.model, args.alias, args.policy, args.limit
         )
         print(plan.render_history(runs))
+        return 0
+    if args.command == "unlock":
+        import mlflow
+
+        from churn_experiments.policy import registry
+
+        model = args.model or cfg.registered_model
+        print(registry.unlock(mlflow.MlflowClient(), model))
         return 0
     if args.command == "apply" and cfg.get("policy") is None:
         parser().error("select a policy: policy=best_f1 or 'policy=[a,b]'")

@@ -12,11 +12,14 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import tracking
+from churn_experiments import owners, tracking
 from churn_experiments.errors import ChurnExperimentsError
+from churn_experiments.sweep_plan import planned_jobs
 from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
+
+PLANNED_JOBS_TAG = "planned_jobs"
 
 
 class MlflowSweepCallback(Callback):
@@ -36,21 +39,31 @@ class MlflowSweepCallback(Callback):
             self._close_parent_run(config)
 
     def _open_parent_run(self, config: DictConfig) -> None:
+        validate_config(config, groups=("tracking", "leaderboard", "policy"))
+        jobs = planned_jobs(config)
+        uri = tracking.configure(config.tracking)
         import mlflow
 
-        validate_config(config, groups=("tracking", "leaderboard", "policy"))
-        uri = tracking.configure(config.tracking)
         experiment_id = tracking.ensure_experiment(
             config.experiment_name, config.tracking.artifact_location
         )
+        client = mlflow.MlflowClient()
+        owners.close_orphaned_runs(client, [experiment_id], "the next sweep")
         overrides = " ".join(config.hydra.overrides.task) or "(none)"
-        parent = mlflow.MlflowClient().create_run(
+        tags = {"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)}
+        if jobs is not None:
+            tags[PLANNED_JOBS_TAG] = str(len(jobs))
+        parent = client.create_run(
             experiment_id,
             run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
-            tags={"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)},
+            tags={**tags, **owners.owner_tags()},
         )
         run_id = parent.info.run_id
         log.info("Sweep %s started in %s (overrides: %s)", run_id, uri, overrides)
+        # from here on an interrupt ends the parent run (see end_open_sweep)
+        os.environ[tracking.PARENT_RUN_ENV] = run_id
+        os.environ[tracking.SWEEP_ID_ENV] = run_id
+        os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         try:
             tracking.log_sweep_dataset(
                 run_id, OmegaConf.to_container(config.dataset, resolve=True)
@@ -60,13 +73,10 @@ class MlflowSweepCallback(Callback):
 
                 log_profile(config, run_id)
         except Exception as err:  # bad data: no job would get further
-            client = mlflow.MlflowClient()
+            _forget_sweep()
             client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
             client.set_terminated(run_id, "FAILED")
             raise
-        os.environ[tracking.PARENT_RUN_ENV] = run_id
-        os.environ[tracking.SWEEP_ID_ENV] = run_id
-        os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
         os.environ["MLFLOW_TRACKING_URI"] = uri
 
     def _close_parent_run(self, config: DictConfig) -> None:
@@ -81,12 +91,7 @@ class MlflowSweepCallback(Callback):
         )
         if not parent_run_id or not experiment_id:
             return
-        for name in (
-            tracking.PARENT_RUN_ENV,
-            tracking.SWEEP_ID_ENV,
-            tracking.EXPERIMENT_ID_ENV,
-        ):
-            os.environ.pop(name, None)
+        _forget_sweep()
         client = mlflow.MlflowClient()
         runs = leaderboard.child_runs(experiment_id, parent_run_id)
         table = leaderboard.build_leaderboard(
@@ -116,6 +121,47 @@ class MlflowSweepCallback(Callback):
             from churn_experiments.policy import apply_policies
 
             apply_policies(config.policy, sweep_run_id=parent_run_id)
+
+
+def end_open_sweep(status: str, reason: str) -> str | None:
+    """End the sweep this process left open: its RUNNING jobs and parent get
+    ``status`` and ``reason``; a one-line summary, or None when no sweep is open.
+    """
+    context = tracking.sweep_context()
+    parent_run_id, experiment_id = context["parent_run_id"], context["experiment_id"]
+    if not parent_run_id or not experiment_id:
+        return None
+    _forget_sweep()
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        max_results=10000,
+    )
+    for run in runs:
+        if run.info.status == "RUNNING":
+            _end(client, run.info.run_id, status, reason)
+    _end(client, parent_run_id, status, reason)
+    finished = sum(run.info.status == "FINISHED" for run in runs)
+    planned = client.get_run(parent_run_id).data.tags.get(PLANNED_JOBS_TAG)
+    of = f" of {planned}" if planned else ""
+    return f"{finished}{of} jobs finished; parent run {parent_run_id} {status}"
+
+
+def _end(client: Any, run_id: str, status: str, reason: str) -> None:
+    client.set_tag(run_id, owners.REASON_TAG, reason)
+    client.set_terminated(run_id, status)
+
+
+def _forget_sweep() -> None:
+    for name in (
+        tracking.PARENT_RUN_ENV,
+        tracking.SWEEP_ID_ENV,
+        tracking.EXPERIMENT_ID_ENV,
+    ):
+        os.environ.pop(name, None)
 
 
 @contextlib.contextmanager

@@ -31,10 +31,17 @@ MODEL_REQUIREMENTS = (
 
 
 def configure(tracking: Mapping[str, Any]) -> str:
-    """Point MLflow at the configured store (``MLFLOW_TRACKING_URI`` wins)."""
-    import mlflow
+    """Point MLflow at the configured store (``MLFLOW_TRACKING_URI`` wins).
+
+    A missing SQLite store is created; a server that does not answer fails here, in
+    seconds, with one line (:func:`churn_experiments.store.prepare`).
+    """
+    from churn_experiments import store
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking["uri"]
+    store.prepare(uri)
+    import mlflow  # after the check: importing it takes seconds
+
     mlflow.set_tracking_uri(uri)
     return uri
 

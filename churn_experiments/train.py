@@ -9,7 +9,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import tracking
+from churn_experiments import owners, tracking
+from churn_experiments.interrupts import signal_name
 from churn_experiments.validation import config_source, validate_config
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
     and re-raised.
     """
-    import mlflow
-
     validate_config(cfg, groups=("tracking",))
     tracking.configure(cfg.tracking)
+    import mlflow
+
     context = tracking.sweep_context()
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
     )
     family = model_family(cfg)
-    tags = {"model_family": family, "model_class": str(cfg.model.get("_target_"))}
+    tags = {
+        "model_family": family,
+        "model_class": str(cfg.model.get("_target_")),
+        **owners.owner_tags(),
+    }
     if context["sweep_id"]:
         tags["sweep_id"] = context["sweep_id"]
     commit = tracking.git_commit()
@@ -56,6 +61,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         try:
             with tracking.quiet_known_warnings():
                 metrics = _fit_and_log(cfg)
+        except KeyboardInterrupt as err:
+            mlflow.set_tag(owners.REASON_TAG, f"interrupted by {signal_name(err)}")
+            mlflow.end_run("KILLED")
+            log.warning("run %s (%s) recorded as KILLED", run.info.run_id, family)
+            raise
         except Exception as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")
@@ -69,7 +79,7 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     import matplotlib.pyplot as plt
     import mlflow
 
-    from churn_experiments import evaluation
+    from churn_experiments import evaluation, reference
     from churn_experiments.data import (
         feature_columns,
         load_dataset,
@@ -98,12 +108,11 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     for name, figure in evaluation.evaluation_figures(pipeline, split).items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
+    contract = {name: dataset["columns"][name] for name in feature_columns(dataset)}
     tracking.log_pipeline(
-        pipeline,
-        tracking.model_signature(dataset),
-        split.X_test.head(5),
-        {name: dataset["columns"][name] for name in feature_columns(dataset)},
+        pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
     )
+    reference.log_reference(split.X_train, contract, cfg.seed)  # for batch scoring
     if cfg.get("explain") and cfg.explain.get("enabled"):
         from churn_experiments.explain import explain_and_log
 

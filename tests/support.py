@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,4 +107,36 @@ def write_broken_model(folder: Path) -> None:
     (folder / "model").mkdir(parents=True)
     (folder / "model" / "broken.yaml").write_text(
         "_target_: sklearn.ensemble.GradientBoostingClassifier\nlearning_rate: -1.0\n"
+    )
+
+
+# what a fault test turns off when the fault does not need it
+CHEAP = ("explain.enabled=false", "profile.enabled=false")
+
+
+def start_sweep(
+    cwd: Path, *overrides: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``python -m churn_experiments -m ...`` started in ``cwd``, output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "churn_experiments", "-m", *overrides],
+        cwd=cwd,
+        env=env or dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_module(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m args...`` to its end, output captured (5 minutes at most)."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )

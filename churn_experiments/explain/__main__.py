@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from churn_experiments import store
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.explain.explainers import Explanation, explain
 from churn_experiments.explain.store import log_explanation
@@ -40,6 +41,7 @@ def reexplain(
 
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
+    store.prepare(mlflow.get_tracking_uri(), create=False)
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
     cfg = OmegaConf.create(

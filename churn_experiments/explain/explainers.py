@@ -161,10 +161,10 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
         n=min(settings["background_size"], len(split.X_train)),
         random_state=background_rng,
     )
-    X, X_background = _encode(preprocess, rows), _encode(preprocess, background)
+    X, X_background = encode(preprocess, rows), encode(preprocess, background)
     started = time.perf_counter()
-    values, base_values, output_space = _RUNNERS[kind](
-        classifier, X, X_background, settings["seed"], split.positive
+    values, base_values, output_space = shap_values(
+        classifier, kind, X, X_background, settings["seed"], split.positive
     )
     seconds = time.perf_counter() - started
     log.info(
@@ -192,7 +192,8 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     )
 
 
-def _encode(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
+def encode(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
+    """Raw rows through the fitted preprocessing step, as a dense float array."""
     encoded = preprocess.transform(frame)
     if hasattr(encoded, "toarray"):  # a sparse one-hot block
         encoded = encoded.toarray()
@@ -306,6 +307,23 @@ def _kernel(
     finally:
         shap_log.setLevel(level)
     return result.values, result.base_values, space
+
+
+def shap_values(
+    classifier: Any,
+    kind: str,
+    X: np.ndarray,
+    background: np.ndarray,
+    seed: int,
+    positive: Any,
+) -> Result:
+    """SHAP values, base values and output space of encoded rows ``X``.
+
+    ``kind`` is tree, linear, permutation or kernel (see :func:`choose_explainer`);
+    ``background`` holds encoded training rows (unused by Tree SHAP). The output
+    explained is the ``positive`` label's (higher: more likely positive).
+    """
+    return _RUNNERS[kind](classifier, X, background, seed, positive)
 
 
 _RUNNERS = {

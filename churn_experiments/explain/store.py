@@ -20,9 +20,9 @@ ARTIFACT_DIR = "explanations"
 METRIC_PREFIX = "shap_"
 
 
-def metric_name(column: str) -> str:
+def metric_name(column: str, prefix: str = METRIC_PREFIX) -> str:
     """``shap_<column>``, with characters MLflow refuses in metric names replaced."""
-    return METRIC_PREFIX + re.sub(r"[^\w\-. /:]", "_", column)
+    return prefix + re.sub(r"[^\w\-. /:]", "_", column)
 
 
 def log_explanation(

@@ -9,12 +9,13 @@ from churn_experiments.policy.compare import Comparison
 from churn_experiments.policy.rules import Candidate, GuardResult
 
 # outcomes recorded in the ledger
-PENDING, APPLIED, REFUSED, UNCHANGED, FAILED = (
+PENDING, APPLIED, REFUSED, UNCHANGED, FAILED, ABANDONED = (
     "pending",
     "applied",
     "refused",
     "unchanged",
     "failed",
+    "abandoned",  # its process ended while applying it
 )
 
 

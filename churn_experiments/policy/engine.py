@@ -18,7 +18,8 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from churn_experiments.policy import compare, ledger, registry, rules
+from churn_experiments import owners
+from churn_experiments.policy import compare, ledger, registry, rules, sweeps
 from churn_experiments.policy.decision import (
     APPLIED,
     FAILED,
@@ -68,6 +69,8 @@ def promote(
     import mlflow
 
     client = client or mlflow.MlflowClient()
+    if not dry_run:
+        close_abandoned_work(client, policy)
     for attempt in range(1, ATTEMPTS + 1):
         decision = decide(policy, client, sweep_id)
         if dry_run:
@@ -96,19 +99,23 @@ def promote(
     return decision
 
 
+def close_abandoned_work(client: MlflowClient, policy: Policy) -> None:
+    """Close what dead processes of this host left open: runs RUNNING in the
+    candidates' experiment (KILLED) and pending ledger entries (``abandoned``)."""
+    found = client.get_experiment_by_name(policy.candidates.experiment)
+    if found is not None:
+        owners.close_orphaned_runs(client, [found.experiment_id], "a promotion")
+    ledger.close_abandoned(client)
+
+
 def decide(policy: Policy, client: MlflowClient, sweep_id: str | None) -> Decision:
     """Rank the candidates, check the guards, compare with the alias holder.
 
     Reads only: the registry and the store are left as they are.
     """
     experiment = _experiment(client, policy)
-    if policy.candidates.scope == "sweep" and not sweep_id:
-        sweep_id = rules.latest_sweep(client, experiment.experiment_id)
-        if sweep_id is None:
-            raise PolicyError(
-                f"{policy.source}: candidates come from a sweep, but experiment "
-                f"{experiment.name!r} holds none; run a sweep or pass its id"
-            )
+    if policy.candidates.scope == "sweep":
+        sweep_id = sweeps.competing_sweep(client, experiment, sweep_id, policy.source)
     name = policy.registered_model
     decision = Decision(
         kind="promote",

@@ -5,8 +5,10 @@ Each run's tags summarise the decision (policy, hashes, previous and new alias
 holder, outcome, reason) and its ``decision.json`` artifact holds all of it (ranked
 candidates with their metrics, guards, comparison, actions). A decision that changes
 the registry is opened as ``pending`` before the first change and marked ``applied``
-only after the last one; a failure marks it ``failed`` (the run is FAILED), and a
-process that dies half-way leaves it ``pending`` (the run stays RUNNING).
+only after the last one; a failure marks it ``failed`` (the run is FAILED). A
+process that dies half-way leaves it ``pending`` (the run RUNNING); the next
+promotion on the same host closes it as ``abandoned`` (the run KILLED), saying what
+was and was not done and where the alias now points.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+from churn_experiments import owners
 from churn_experiments.policy import registry
-from churn_experiments.policy.decision import APPLIED, FAILED, PENDING, Decision
+from churn_experiments.policy.decision import (
+    ABANDONED,
+    APPLIED,
+    FAILED,
+    PENDING,
+    Decision,
+)
 from churn_experiments.policy.spec import PolicyError
 from churn_experiments.tracking import ensure_experiment
 
@@ -76,10 +85,71 @@ def _start(
     run = client.create_run(
         experiment_id(client, artifact_location),
         run_name=f"{decision.policy} {decision.decided_at}",
-        tags=decision.tags(),
+        tags={**decision.tags(), **owners.owner_tags()},
     )
     decision.ledger_run_id = run.info.run_id
     return run.info.run_id
+
+
+def close_abandoned(client: MlflowClient) -> list[str]:
+    """Close as ``abandoned`` the pending entries whose process on this host is gone.
+
+    Each one's reason says what of its plan the registry shows done and not done,
+    and where its alias points now; a warning repeats it. Returns those reasons.
+    """
+    found = client.get_experiment_by_name(EXPERIMENT)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.outcome = '{PENDING}' and attributes.status = 'RUNNING'",
+        max_results=1000,
+    )
+    reasons = []
+    for run in runs:
+        if not owners.owner_gone(run.data.tags, run.info.start_time / 1000):
+            continue
+        reason = (
+            f"ledger entry {run.info.run_id} ({run.data.tags.get('policy')}) was left "
+            f"pending by {owners.describe(run.data.tags)}, which ended: "
+            f"{_what_was_done(client, run)}"
+        )
+        client.set_tag(run.info.run_id, "outcome", ABANDONED)
+        client.set_tag(run.info.run_id, "reason", reason[:5000])
+        client.set_terminated(run.info.run_id, "KILLED")
+        log.warning("%s; closed as %s", reason, ABANDONED)
+        reasons.append(reason)
+    return reasons
+
+
+def _what_was_done(client: MlflowClient, entry: Run) -> str:
+    """``done: ...; not done: ...; now @alias -> version N`` for a pending entry."""
+    tags = entry.data.tags
+    name, alias, winner = (
+        tags["registered_model"],
+        tags.get("alias"),
+        tags.get("winner_run_id"),
+    )
+    done, not_done = [], []
+    version = registry.find_version(client, name, winner) if winner else None
+    if winner:
+        if version is None:
+            not_done.append(f"register run {winner}")
+        else:
+            done.append(f"version {version.version} registered from run {winner}")
+            tagged = version.tags.get(f"policy.{tags['policy']}.decision")
+            (done if tagged == entry.info.run_id else not_done).append(
+                f"tag version {version.version} with this decision"
+            )
+    holder = registry.alias_holder(client, name, alias) if alias else None
+    if alias and version is not None:
+        moved = holder is not None and holder.version == str(version.version)
+        (done if moved else not_done).append(f"point @{alias} at it")
+    now = f"@{alias} -> " + (f"version {holder.version}" if holder else "none")
+    return (
+        f"done: {', '.join(done) or 'nothing'}; not done: "
+        f"{', '.join(not_done) or 'nothing'}; now {name}{now if alias else ''}"
+    )
 
 
 def history(

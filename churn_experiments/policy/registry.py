@@ -3,24 +3,25 @@
 The lock is a registered model named ``<name>.policy-lock``: creating a registered
 model whose name exists fails in every MLflow backend (the name is the primary key),
 so creating it is an atomic test-and-set that works for a local SQLite store and a
-shared tracking server alike. It is held only while the registry is changed, records
-its owner and time, and is broken when older than ``stale_after`` seconds (a process
-that died holding it).
+shared tracking server alike. It is held only while the registry is changed and
+records its owner's host and pid and the time. A lock whose owner was a process of
+this host that no longer exists is broken at once; one held from another host is
+broken only when older than ``stale_after`` seconds. ``unlock`` breaks it on purpose.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
+import math
 import random
-import socket
 import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from churn_experiments import owners
 from churn_experiments.policy.spec import PolicyError
 
 if TYPE_CHECKING:
@@ -126,15 +127,16 @@ def lock(
     from mlflow.exceptions import MlflowException
 
     lock_name = name + LOCK_SUFFIX
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = owners.owner_tags()
     deadline = time.monotonic() + timeout
     while True:
         try:
             client.create_registered_model(
                 lock_name,
-                tags={"owner": owner, "acquired_at": f"{time.time():.3f}"},
-                description=f"Held while a policy changes {name}; "
-                f"safe to delete when older than {stale_after:g} s.",
+                tags={**owner, "acquired_at": f"{time.time():.3f}"},
+                description=f"Held while a policy changes {name}; broken when its "
+                f"owner is gone or after {stale_after:g} s, or by "
+                "`python -m churn_experiments.promote unlock`.",
             )
             break
         except MlflowException as err:
@@ -145,11 +147,12 @@ def lock(
                 "RESOURCE_DOES_NOT_EXIST",
             ):
                 raise
-        _break_if_stale(client, lock_name, stale_after)
+        held = _break_if_stale(client, lock_name, stale_after)
         if time.monotonic() > deadline:
             raise PolicyError(
-                f"{lock_name} is still held after {timeout:g} s; if its owner is "
-                "gone, delete that registered model and retry"
+                f"{lock_name} is still held by {owners.describe(held)} after "
+                f"{timeout:g} s; if that process is gone, run `python -m "
+                f"churn_experiments.promote unlock --model {name}` and retry"
             )
         time.sleep(random.uniform(0.05, 0.2))
     try:
@@ -158,19 +161,49 @@ def lock(
         client.delete_registered_model(lock_name)
 
 
-def _break_if_stale(client: MlflowClient, lock_name: str, stale_after: float) -> None:
+def unlock(client: MlflowClient, name: str) -> str:
+    """Break the lock of ``name`` whoever holds it; what was done, in words."""
+    from mlflow.exceptions import MlflowException
+
+    lock_name = name + LOCK_SUFFIX
+    try:
+        held = client.get_registered_model(lock_name)
+        client.delete_registered_model(lock_name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return f"{name} is not locked"
+    return f"broke {lock_name}, held by {owners.describe(held.tags)} {_age(held.tags)}"
+
+
+def _break_if_stale(
+    client: MlflowClient, lock_name: str, stale_after: float
+) -> dict[str, str]:
+    """Break the lock if its owner is gone or it is too old; the holder's tags."""
     from mlflow.exceptions import MlflowException
 
     try:
-        held = client.get_registered_model(lock_name)
-        age = time.time() - float(held.tags.get("acquired_at", "inf"))
-        if age > stale_after:
-            log.warning(
-                "breaking %s held by %s for %.0f s",
-                lock_name,
-                held.tags.get("owner"),
-                age,
-            )
-            client.delete_registered_model(lock_name)
+        tags = dict(client.get_registered_model(lock_name).tags)
+        acquired = float(tags.get("acquired_at", "inf"))
+        if owners.owner_gone(tags, acquired):
+            why = "its owner is gone"
+        elif time.time() - acquired > stale_after:
+            why = f"older than {stale_after:g} s"
+        else:
+            return tags
+        log.warning(
+            "breaking %s held by %s %s: %s",
+            lock_name,
+            owners.describe(tags),
+            _age(tags),
+            why,
+        )
+        client.delete_registered_model(lock_name)
     except MlflowException:  # released meanwhile
-        return
+        return {}
+    return tags
+
+
+def _age(tags: Mapping[str, str]) -> str:
+    acquired = float(tags.get("acquired_at", "nan"))
+    return f"for {time.time() - acquired:.0f} s" if math.isfinite(acquired) else ""

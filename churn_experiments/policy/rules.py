@@ -246,14 +246,3 @@ def _candidate(run: Any, model_id: str) -> Candidate:
         model_id=model_id,
         artifact_uri=run.info.artifact_uri,
     )
-
-
-def latest_sweep(client: MlflowClient, experiment_id: str) -> str | None:
-    """The id of the most recent sweep's parent run in the experiment, if any."""
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string="tags.sweep = 'true'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None

@@ -1,0 +1,76 @@
+"""``python -m churn_experiments.score input=customers.csv output=scores.csv``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from churn_experiments.errors import ChurnExperimentsError, ConfigError
+
+log = logging.getLogger("churn_experiments.score")
+
+EXIT_REJECTED = 3  # every other row was scored, some were rejected
+
+
+def settings_from_config(cfg: DictConfig):  # -> ScoreSettings
+    """Validate ``conf/score.yaml`` and its groups; build the scoring's settings."""
+    from churn_experiments import tracking
+    from churn_experiments.score import ScoreSettings
+    from churn_experiments.validation import (
+        config_source,
+        validate_config,
+        validate_group,
+    )
+
+    for key in ("input", "output"):
+        if OmegaConf.is_missing(cfg, key):
+            raise ConfigError(f"{key}=PATH is required (a .csv or .parquet file)")
+    validate_config(cfg, groups=("dataset", "tracking", "explain"))
+    own = {
+        k: v
+        for k, v in OmegaConf.to_container(cfg, resolve=True).items()
+        if k not in ("dataset", "tracking", "explain", "seed")
+    }
+    validate_group("score", own, config_source("score"))
+    tracking.configure(cfg.tracking)
+    return ScoreSettings(
+        **{**own, "id_columns": tuple(own["id_columns"])},
+        dataset=OmegaConf.to_container(cfg.dataset, resolve=True),
+        explain=OmegaConf.to_container(cfg.explain, resolve=True),
+        artifact_location=cfg.tracking.get("artifact_location"),
+    )
+
+
+# the scoring's own bar is the one to watch, not one per downloaded model file
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="score")
+def main(cfg: DictConfig) -> None:
+    """Score the input, print where the results went; exit 3 when rows were rejected."""
+    from churn_experiments.score import score
+
+    try:
+        result = score(settings_from_config(cfg))
+    except ChurnExperimentsError as err:
+        log.error("%s", err)
+        sys.exit(1)
+    print(
+        f"Scored {result.scored:,} of {result.rows:,} rows in {result.seconds:.1f} s"
+        f" with {result.model_uri}"
+        + (f" (version {result.model_version})" if result.model_version else "")
+        + f": {result.output} ({result.churn_share:.1%} predicted to churn)"
+    )
+    if result.rejected:
+        print(f"Rejected {result.rejected:,} rows: {result.rejects} says why per row")
+    print(f"Recorded as run {result.run_id}")
+    if result.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+if __name__ == "__main__":
+    main()
