@@ -24,11 +24,14 @@ def main(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from churn_experiments.search import Trial, is_pruned
     from churn_experiments.train import train
 
     try:
-        metrics = train(cfg)
+        metrics = train(cfg, Trial.from_hydra(HydraConfig.get()))
     except Exception as err:
+        if is_pruned(err):  # the Optuna sweeper records the trial as pruned
+            raise
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             log.error("job failed, the sweep goes on: %s: %s", type(err).__name__, err)
             return math.nan

@@ -8,16 +8,9 @@ import numpy as np
 
 from churn_experiments.data import Split
 from churn_experiments.errors import ConfigError
+from churn_experiments.metric_names import SCORES
 
-METRIC_NAMES = (
-    "train_accuracy",
-    "test_accuracy",
-    "test_precision",
-    "test_recall",
-    "test_f1",
-    "test_roc_auc",
-    "test_log_loss",
-)
+METRIC_NAMES = SCORES  # what score() returns
 
 
 def positive_column(classes: Any, positive: Any) -> int:

@@ -7,9 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from churn_experiments.evaluation import METRIC_NAMES
+from churn_experiments.metric_names import (
+    CV_METRICS,
+    CV_STATS,
+    TEST_SCORES,
+    cv_name,
+    held_out_score,
+)
 
-LEADERBOARD_COLUMNS = ("model", *METRIC_NAMES[1:], "fit_seconds", "run_id")
+LEADERBOARD_COLUMNS = ("model", *TEST_SCORES, "fit_seconds", "run_id")
 
 
 def child_runs(experiment_id: str, parent_run_id: str) -> pd.DataFrame:
@@ -24,16 +30,32 @@ def child_runs(experiment_id: str, parent_run_id: str) -> pd.DataFrame:
 
 
 def build_leaderboard(
-    runs: pd.DataFrame, sort_by: str, ascending: bool = False
+    runs: pd.DataFrame,
+    sort_by: str,
+    ascending: bool = False,
+    params: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Finished runs ranked by ``sort_by``: model, test metrics, fit time, run id."""
+    """Finished runs ranked by ``sort_by``: model, test metrics, fit time, run id.
+
+    A search's runs also show their trial number, each swept hyperparameter in
+    ``params`` and, when ``sort_by`` is cross-validated, its mean and std.
+    """
     finished = runs[runs["status"] == "FINISHED"] if len(runs) else runs
+    columns = {"model": finished.get("tags.model_family", pd.Series(dtype=str))}
+    if "tags.search_trial" in finished:
+        columns["trial"] = pd.to_numeric(finished["tags.search_trial"]).astype("Int64")
+    for name in params:
+        columns[name] = finished.get(f"params.{name}", pd.Series(dtype=str))
+    metrics = list(LEADERBOARD_COLUMNS[1:-1])
+    if sort_by in CV_METRICS:
+        score = held_out_score(sort_by)
+        metrics = [cv_name(score, stat) for stat in CV_STATS] + metrics
     table = pd.DataFrame(
         {
-            "model": finished.get("tags.model_family", pd.Series(dtype=str)),
+            **columns,
             **{
                 name: finished.get(f"metrics.{name}", pd.Series(dtype=float))
-                for name in LEADERBOARD_COLUMNS[1:-1]
+                for name in metrics
             },
             "run_id": finished.get("run_id", pd.Series(dtype=str)),
         }
@@ -48,6 +70,8 @@ def failed_jobs(runs: pd.DataFrame) -> Sequence[str]:
     if not len(runs):
         return []
     failed = runs[runs["status"] != "FINISHED"]
+    if "tags.search_pruned" in failed:  # stopped by a search's pruner, not failed
+        failed = failed[failed["tags.search_pruned"].isna()]
     return [
         f"{row.get('tags.model_family')} (run {row['run_id']}, {row['status']}): "
         f"{row.get('tags.error') or 'no error recorded'}"
@@ -69,7 +93,10 @@ def figure(table: pd.DataFrame, sort_by: str) -> Any:
 
     metrics = [c for c in table if c.startswith("test_") and c != "test_log_loss"]
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    table.set_index("model")[metrics].plot.bar(ax=ax, rot=0, width=0.8)
+    labels = table["model"].astype(str)
+    if "trial" in table:  # a search: one bar group per trial
+        labels = labels + " #" + table["trial"].astype(str)
+    table.set_index(labels)[metrics].plot.bar(ax=ax, rot=0, width=0.8)
     ax.set_ylim(0, 1)
     ax.set_ylabel("score on the test split")
     ax.set_title(f"Leaderboard (sorted by {sort_by})")

@@ -29,10 +29,10 @@ def check_model_uri(model_uri: str) -> Any:
     names no model, and how to create one; :class:`TrackingStoreError` when the
     store it is read from is missing or does not answer.
     """
+    store.check_for_model(model_uri)  # a store that is down: one line, in seconds
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    store.check_for_model(model_uri)  # a store that is down: one line, in seconds
     match = ALIAS_URI.match(model_uri)
     if match:
         _check_alias(match["name"], match["alias"], model_uri)

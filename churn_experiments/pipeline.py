@@ -33,7 +33,7 @@ def build_classifier(model: DictConfig, source: str = "model") -> Any:
             f"{source}: unknown key(s) {sorted(given - accepted)} for {target}; "
             f"allowed: {sorted(accepted)}"
         )
-    return instantiate(model)
+    return instantiate(model, _convert_="all")  # dict and list values as plain ones
 
 
 def build_pipeline(

@@ -26,7 +26,7 @@ BACKGROUND_ROWS = 100  # raw training rows kept as a SHAP background
 
 def column_bins(values: pd.Series, spec: Mapping[str, Any]) -> dict[str, Any]:
     """The reference bins of one column: its categories, or inner quantile edges."""
-    if spec["dtype"] == "category":
+    if "categories" in spec:
         return {"categories": [str(c) for c in spec["categories"]]}
     quantiles = np.quantile(values.to_numpy(float), np.linspace(0, 1, NUMERIC_BINS + 1))
     return {"edges": np.unique(quantiles)[1:-1].tolist()}

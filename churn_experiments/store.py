@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -67,9 +68,17 @@ def check_for_model(model_uri: str) -> None:
     """Check the store a ``runs:/`` or ``models:/`` URI is read from (for ``serve``);
     other model URIs need none."""
     if model_uri.split(":", 1)[0] in ("runs", "models"):
-        import mlflow
+        prepare(active_uri(), create=False)
 
-        prepare(mlflow.get_tracking_uri(), create=False)
+
+def active_uri() -> str:
+    """The tracking URI MLflow uses; read from the environment when MLflow is not
+    imported yet (importing it takes seconds, longer than a dead server should)."""
+    if "mlflow" not in sys.modules and os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    import mlflow
+
+    return mlflow.get_tracking_uri()
 
 
 def sqlite_path(uri: str) -> Path | None:

@@ -12,7 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import owners, tracking
+from churn_experiments import owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
 from churn_experiments.validation import validate_config
@@ -39,7 +39,10 @@ class MlflowSweepCallback(Callback):
             self._close_parent_run(config)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        validate_config(config, groups=("tracking", "leaderboard", "policy"))
+        validate_config(
+            config, groups=("tracking", "evaluation", "leaderboard", "policy")
+        )
+        search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
         import mlflow
@@ -95,7 +98,10 @@ class MlflowSweepCallback(Callback):
         client = mlflow.MlflowClient()
         runs = leaderboard.child_runs(experiment_id, parent_run_id)
         table = leaderboard.build_leaderboard(
-            runs, config.leaderboard.sort_by, config.leaderboard.ascending
+            runs,
+            config.leaderboard.sort_by,
+            config.leaderboard.ascending,
+            params=search.swept_params(config),
         )
         markdown = leaderboard.render(table)
         client.log_text(parent_run_id, table.to_csv(index=False), "leaderboard.csv")
@@ -109,6 +115,11 @@ class MlflowSweepCallback(Callback):
             parent_run_id,
             markdown,
         )
+        study = search.study_of(config)
+        if study is not None:
+            from churn_experiments.search.summary import log_study_summary
+
+            log_study_summary(client, parent_run_id, experiment_id, *study)
         failed = leaderboard.failed_jobs(runs)
         client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
         if failed:

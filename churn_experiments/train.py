@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import owners, tracking
 from churn_experiments.interrupts import signal_name
 from churn_experiments.validation import config_source, validate_config
+
+if TYPE_CHECKING:
+    from churn_experiments.search import Trial
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +29,16 @@ def model_family(cfg: DictConfig) -> str:
         return str(cfg.model._target_).rsplit(".", 1)[-1]
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
+def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     """Fit, score and log one model; return its metrics and run id.
 
     The run is opened first, so anything that goes wrong after that (a bad config value,
     bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
-    and re-raised.
+    and re-raised. A search's ``trial`` tags the run; when its pruner stops the trial
+    the run ends KILLED with a ``search_pruned`` tag.
     """
+    from churn_experiments.search import is_pruned
+
     validate_config(cfg, groups=("tracking",))
     tracking.configure(cfg.tracking)
     import mlflow
@@ -52,6 +58,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     commit = tracking.git_commit()
     if commit:
         tags["git_commit"] = commit
+    if trial is not None:
+        tags |= trial.tags()
     with mlflow.start_run(
         experiment_id=experiment_id,
         run_name=family,
@@ -60,13 +68,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ) as run:
         try:
             with tracking.quiet_known_warnings():
-                metrics = _fit_and_log(cfg)
+                metrics = _fit_and_log(cfg, trial)
         except KeyboardInterrupt as err:
             mlflow.set_tag(owners.REASON_TAG, f"interrupted by {signal_name(err)}")
             mlflow.end_run("KILLED")
             log.warning("run %s (%s) recorded as KILLED", run.info.run_id, family)
             raise
         except Exception as err:
+            if is_pruned(err):
+                mlflow.set_tag("search_pruned", str(err))
+                mlflow.end_run("KILLED")
+                log.info("run %s (%s) pruned: %s", run.info.run_id, family, err)
+                raise
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")
             log.info("run %s (%s) recorded as FAILED", run.info.run_id, family)
@@ -75,7 +88,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return {**metrics, "run_id": run.info.run_id}
 
 
-def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
+def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     import matplotlib.pyplot as plt
     import mlflow
 
@@ -99,9 +112,10 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
     mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
     mlflow.log_input(tracking.dataset_record(frame, dataset), context="training")
 
+    metrics = _cross_validate(cfg, pipeline, split, dataset, trial)
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
-    metrics = {"fit_seconds": time.perf_counter() - started}
+    metrics["fit_seconds"] = time.perf_counter() - started
     metrics |= evaluation.score(pipeline, split)
     mlflow.log_metrics(metrics)
 
@@ -118,6 +132,28 @@ def _fit_and_log(cfg: DictConfig) -> dict[str, float]:
 
         explain_and_log(pipeline, split, cfg.explain)
     return metrics
+
+
+def _cross_validate(
+    cfg: DictConfig, pipeline: Any, split: Any, dataset: dict, trial: Trial | None
+) -> dict[str, float]:
+    """``cv_<metric>_mean``/``_std`` when ``evaluation.cv.folds`` is set, else none.
+
+    Runs before the final fit, so that a pruned trial stops early.
+    """
+    from churn_experiments.cross_validation import cv_scores
+
+    folds = OmegaConf.select(cfg, "evaluation.cv.folds")
+    if not folds:
+        return {}
+    return cv_scores(
+        pipeline,
+        split,
+        folds,
+        cfg.seed,
+        group_duplicates=dataset["split"].get("strategy") == "group_duplicates",
+        on_fold=trial.fold_reporter(cfg.leaderboard.sort_by) if trial else None,
+    )
 
 
 def _brief(metrics: dict[str, float]) -> str:

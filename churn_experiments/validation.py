@@ -19,6 +19,7 @@ SCHEMA_GROUPS = (
     "features",
     "model",
     "tracking",
+    "evaluation",
     "leaderboard",
     "policy",
     "explain",
@@ -28,11 +29,26 @@ SCHEMA_GROUPS = (
 
 @functools.cache
 def load_schema(group: str) -> dict[str, Any]:
-    """The JSON Schema for ``group`` (``schemas/<group>.schema.json``)."""
+    """The JSON Schema for ``group`` (``schemas/<group>.schema.json``).
+
+    A ``{"x-metrics": "logged"}`` (or ``"selectable"``) node becomes the enum of those
+    names from :mod:`churn_experiments.metric_names`, the one list of metrics;
+    ``"guard"`` becomes the pattern and description of a guard over them.
+    """
     text = (
         files("churn_experiments.schemas").joinpath(f"{group}.schema.json").read_text()
     )
-    return json.loads(text)
+    return json.loads(text, object_hook=_metric_names)
+
+
+def _metric_names(node: dict[str, Any]) -> dict[str, Any]:
+    from churn_experiments import metric_names
+
+    kind = node.pop("x-metrics", None)
+    if kind == "guard":
+        return {**node, **metric_names.guard_schema()}
+    names = {"logged": metric_names.LOGGED, "selectable": metric_names.SELECTABLE}
+    return {**node, "enum": list(names[kind])} if kind else node
 
 
 def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:

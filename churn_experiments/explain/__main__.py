@@ -34,6 +34,7 @@ def reexplain(
 
     ``explain.enabled`` is ignored: asking for an explanation is the point.
     """
+    store.prepare(tracking_uri or store.active_uri(), create=False)
     import mlflow
 
     from churn_experiments.data import load_dataset, split_dataset
@@ -41,7 +42,6 @@ def reexplain(
 
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
-    store.prepare(mlflow.get_tracking_uri(), create=False)
     client = mlflow.MlflowClient()
     run = client.get_run(run_id)
     cfg = OmegaConf.create(

@@ -8,10 +8,12 @@ kept, compared by content (features and target): the holder's training rows are
 rebuilt from its own run's ``config.yaml``, and a row duplicated into a training set
 counts as seen. Otherwise a holder trained on another split is scored on rows it
 learnt (with the tutorial data, 177 of 191 for seeds 124 and 7). ``rows:
-test_split`` keeps the whole test split. A holder whose data contract (the input
-columns and their specs, ``data_contract.json`` of the logged model) differs from the
-winner's belongs to another dataset: :class:`ContractMismatch` refuses the comparison.
-A paired test may be required on top of the margin:
+test_split`` keeps the whole test split. A cross-validated select metric
+(``cv_test_f1_mean``) is compared through the test score it averages (``test_f1``).
+A holder whose data contract (the input columns and their specs,
+``data_contract.json`` of the logged model) differs from the winner's belongs to
+another dataset: :class:`ContractMismatch` refuses the comparison. A paired test may
+be required on top of the margin:
 
 - ``bootstrap``: the rows are resampled with replacement (a seeded numpy Generator);
   the improvement's one-sided lower bound at level ``alpha`` must exceed the margin.

@@ -19,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from churn_experiments import owners
+from churn_experiments.metric_names import held_out_score
 from churn_experiments.policy import compare, ledger, registry, rules, sweeps
 from churn_experiments.policy.decision import (
     APPLIED,
@@ -197,7 +198,7 @@ def _compare(policy: Policy, decision: Decision, client: MlflowClient) -> bool:
     try:
         decision.comparison = compare.compare(
             rule,
-            select.metric,
+            held_out_score(select.metric),  # a cross-validated mean: its test score
             select.mode,
             winner,
             holder,

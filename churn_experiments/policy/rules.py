@@ -9,14 +9,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from churn_experiments.evaluation import METRIC_NAMES
+from churn_experiments.metric_names import LOGGED
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from churn_experiments.policy.spec import Policy
 
-GUARD_METRICS = (*METRIC_NAMES, "fit_seconds")
+GUARD_METRICS = LOGGED
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,

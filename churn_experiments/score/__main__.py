@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 
+if TYPE_CHECKING:
+    from churn_experiments.score import ScoreSettings
+
 log = logging.getLogger("churn_experiments.score")
 
 EXIT_REJECTED = 3  # every other row was scored, some were rejected
 
 
-def settings_from_config(cfg: DictConfig):  # -> ScoreSettings
+def settings_from_config(cfg: DictConfig) -> ScoreSettings:
     """Validate ``conf/score.yaml`` and its groups; build the scoring's settings."""
     from churn_experiments import tracking
     from churn_experiments.score import ScoreSettings
@@ -37,9 +41,13 @@ def settings_from_config(cfg: DictConfig):  # -> ScoreSettings
     }
     validate_group("score", own, config_source("score"))
     tracking.configure(cfg.tracking)
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    ids = own["id_columns"] or [
+        name for name, spec in dataset["columns"].items() if spec.get("role") == "id"
+    ]
     return ScoreSettings(
-        **{**own, "id_columns": tuple(own["id_columns"])},
-        dataset=OmegaConf.to_container(cfg.dataset, resolve=True),
+        **{**own, "id_columns": tuple(ids)},
+        dataset=dataset,
         explain=OmegaConf.to_container(cfg.explain, resolve=True),
         artifact_location=cfg.tracking.get("artifact_location"),
     )

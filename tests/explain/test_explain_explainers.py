@@ -14,6 +14,7 @@ HIST_GB = (
     "model=gb",
     "model._target_=sklearn.ensemble.HistGradientBoostingClassifier",
     "~model.n_estimators",
+    "~model.subsample",
     "+model.max_iter=30",
 )
 # model overrides, the explainer auto picks, the output space it explains

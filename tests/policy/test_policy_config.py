@@ -151,7 +151,8 @@ def test_the_schema_words_a_bad_guard_without_its_regular_expression() -> None:
         " guard like 'test_roc_auc >= 0.80': metric names joined by + or -, one of"
         " the operators >=, <=, >, <, then a number; metrics: train_accuracy,"
         " test_accuracy, test_precision, test_recall, test_f1, test_roc_auc,"
-        " test_log_loss, fit_seconds"
+        " test_log_loss, fit_seconds, and cv_<metric>_mean, cv_<metric>_std of each"
+        " score"
     )
 
 
@@ -234,3 +235,21 @@ def test_every_command_has_help(command: str, capsys) -> None:
         parser().parse_args([command, "--help"])
     assert exit_.value.code == 0
     assert "usage: python -m churn_experiments.promote" in capsys.readouterr().out
+
+
+def test_cross_validated_metrics_rank_and_guard() -> None:
+    policy = make_policy(
+        select={
+            "metric": "cv_test_f1_mean",
+            "tie_breakers": [{"metric": "cv_test_f1_std", "mode": "min"}],
+        },
+        guards=["cv_test_f1_std <= 0.08", "cv_test_roc_auc_mean >= 0.8"],
+    )
+    assert policy.select.tie_breakers == (("cv_test_f1_std", "min"),)
+    assert policy.guards[0].terms == ((1, "cv_test_f1_std"),)
+    # a spread is no ranking: the select metric must be a score or its mean
+    with pytest.raises(ConfigError, match="'cv_test_f1_std' is not allowed.*mean"):
+        make_policy(select={"metric": "cv_test_f1_std"})
+    [shipped] = load_policies(compose_policies("best_cv_f1").policy)
+    assert shipped.select.metric == "cv_test_f1_mean"
+    assert shipped.compare_to.significance.test == "bootstrap"

@@ -1,0 +1,1 @@
+"""Hydra sweeper driving current Optuna with ask/tell: hydra/sweeper=churn_optuna."""
