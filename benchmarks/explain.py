@@ -31,7 +31,7 @@ from _common import DATA_DIR, PROJECT, median
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from churn_experiments.data import Split, feature_columns, load_dataset, split_dataset
+from churn_experiments.data import Split, load_dataset, split_dataset
 from churn_experiments.explain import Explanation, explain_and_log
 from churn_experiments.pipeline import build_pipeline
 
@@ -51,7 +51,7 @@ def tutorial_frame(cfg) -> pd.DataFrame:
 def fitted(cfg, frame: pd.DataFrame) -> tuple[object, Split]:
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(frame, dataset)
-    pipeline = build_pipeline(cfg.features, cfg.model, feature_columns(dataset))
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
     return pipeline.fit(split.X_train, split.y_train), split
 
 

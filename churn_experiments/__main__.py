@@ -79,4 +79,11 @@ def _last_run() -> str | None:
 
 
 if __name__ == "__main__":
+    from churn_experiments.cli import CONF_DIR
+    from churn_experiments.validation import check_yaml_syntax, config_dirs
+
+    try:
+        check_yaml_syntax(config_dirs(sys.argv[1:], CONF_DIR))
+    except ChurnExperimentsError as err:
+        sys.exit(f"Error: {err}")
     run()

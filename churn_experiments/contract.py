@@ -2,7 +2,7 @@
 
 A contract maps each column to its spec, as ``conf/dataset/*.yaml`` declares it:
 
-- ``dtype``: ``int``, ``float`` or ``category``;
+- ``dtype``: ``int``, ``float``, ``category`` or ``text`` (an identifier: any text);
 - ``categories``: the allowed values of a ``category`` column;
 - ``min`` / ``max``: the inclusive range of a number (``null``: unbounded);
 - ``nullable``: whether a cell may be missing (default ``false``); ``na_values``: the
@@ -201,9 +201,13 @@ def check_column(raw: np.ndarray, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
         absent = np.isnan(numbers)
     else:
         text = np.strings.strip(raw.astype(str))  # None, NaN: 'None', 'nan'
-        tokens = ["", *map(str, spec.get("na_values") or ())]
+        tokens = ["", *(str(v).strip() for v in spec.get("na_values") or ())]
         absent = pd.isna(raw) | np.isin(text, tokens)
-    if spec["dtype"] == "category":
+    if spec["dtype"] == "text":  # an identifier: any text, kept as it is
+        typed = (raw.astype(str) if text is None else text).astype(object)
+        typed[absent] = np.nan
+        broken = np.zeros(len(raw), dtype=bool)
+    elif spec["dtype"] == "category":
         if text is None:
             text = raw.astype(str)
         known = np.isin(text, [str(c) for c in spec["categories"]])
@@ -240,7 +244,9 @@ def to_numbers(text: np.ndarray) -> np.ndarray:
 
 def allowed_text(spec: Spec) -> str:
     """What a column may hold, in words: ``an integer from 18 to 100``."""
-    if spec["dtype"] == "category":
+    if spec["dtype"] == "text":
+        text = "any text"
+    elif spec["dtype"] == "category":
         text = "one of " + ", ".join(repr(str(c)) for c in spec["categories"])
     else:
         text = "an integer" if spec["dtype"] == "int" else "a number"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from churn_experiments.columns import check_file_columns, feature_columns, typed_specs
 from churn_experiments.contract import check_frame
 from churn_experiments.errors import DataContractError
 
@@ -45,18 +46,18 @@ def resolve_csv_path(dataset: Mapping[str, Any]) -> Path:
             f"{path} does not exist and dataset '{dataset['name']}' declares no"
             " download source; set CHURN_DATA_DIR or dataset.dir to its folder"
         )
-    return fetch(source["url"], source["sha256"], folder, dataset["file"])
+    return fetch(source["url"], dataset.get("sha256"), folder, dataset["file"])
 
 
-def fetch(url: str, sha256: str, folder: Path, file_name: str) -> Path:
-    """Download ``url`` into ``folder`` with pooch and verify its sha256."""
+def fetch(url: str, sha256: str | None, folder: Path, file_name: str) -> Path:
+    """Download ``url`` into ``folder`` with pooch and verify its sha256 (if given)."""
     import pooch
 
     log.info("Downloading %s into %s", url, folder)
     try:
         fetched = pooch.retrieve(
             url,
-            known_hash=f"sha256:{sha256}",
+            known_hash=f"sha256:{sha256}" if sha256 else None,
             fname=file_name,
             path=folder,
             progressbar=True,
@@ -84,8 +85,26 @@ def load_dataset(dataset: Mapping[str, Any]) -> pd.DataFrame:
 
         return generate(dataset)
     path = resolve_csv_path(dataset)
+    digest = _file_digest(path)
+    if dataset.get("sha256"):
+        verify = dataset.get("verify", "warn")
+        check_digest(str(path), digest, dataset["sha256"], verify)
     contract = _freeze(dataset["columns"])
-    return _load_cached(str(path), _file_digest(path), contract).copy()
+    return _load_cached(str(path), digest, contract).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def check_digest(path: str, found: str, declared: str, verify: str) -> None:
+    """Warn once (``verify: strict``: stop) when a file is not the declared one."""
+    if found == declared:
+        return
+    message = (
+        f"{path} is not the file dataset.sha256 declares: its sha256 is {found}, "
+        f"the declared one {declared} (a truncated or edited copy?)"
+    )
+    if verify == "strict":
+        raise DataContractError(message + "; dataset.verify is strict")
+    log.warning("%s; set dataset.verify=strict to stop on this", message)
 
 
 def dataset_source(dataset: Mapping[str, Any]) -> Any:
@@ -99,9 +118,10 @@ def dataset_source(dataset: Mapping[str, Any]) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, digest: str, contract: tuple) -> pd.DataFrame:
-    columns = {name: dict(spec) for name, spec in contract}
+    dataset = {"columns": {name: dict(spec) for name, spec in contract}}
     frame = read_csv(Path(path))
-    return validate_frame(frame, columns, source=path, first_row=2)
+    check_file_columns(frame.columns, dataset, path)
+    return validate_frame(frame, typed_specs(dataset), source=path, first_row=2)
 
 
 def _file_digest(path: Path) -> str:
@@ -124,8 +144,16 @@ def read_csv(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(
             path, encoding="utf-8-sig", dtype=str, keep_default_na=False
         )
+    except pd.errors.EmptyDataError:
+        raise DataContractError(
+            f"{path} is empty: expected a header row, then one row per customer"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataContractError(f"{path}: not a readable CSV file: {err}") from err
+    if frame.empty:
+        raise DataContractError(
+            f"{path} has a header row but no data rows: nothing to train on"
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
@@ -146,7 +174,13 @@ def validate_frame(
     """
     checked = check_frame(frame, columns)
     if not checked.ok:
-        raise DataContractError(checked.message(source, first_row))
+        message = checked.message(source, first_row)
+        if first_row is not None and "has missing" in message:
+            message += (
+                "; a column whose cells may be missing declares `nullable: true`"
+                ' (and `na_values: [" "]` when blanks are single spaces)'
+            )
+        raise DataContractError(message)
     return checked.valid_rows()[list(columns)]
 
 
@@ -165,20 +199,20 @@ def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
         frame[target["column"]], target, f"dataset '{dataset['name']}'"
     )
     split = dataset["split"]
-    X = frame.drop(columns=[target["column"]])
+    X = frame[feature_columns(dataset)]
     y = target_spec.model_labels(frame[target["column"]], target)
-    X_train, X_test, y_train, y_test = _split_rows(frame, X, y, split)
+    X_train, X_test, y_train, y_test = _split_rows(X, y, split)
     target_spec.check_split(y_train, y_test, target, bool(split.get("stratify")))
     return Split(X_train, X_test, y_train, y_test, target_spec.model_positive(target))
 
 
 def _split_rows(
-    frame: pd.DataFrame, X: pd.DataFrame, y: pd.Series, split: Mapping[str, Any]
+    X: pd.DataFrame, y: pd.Series, split: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
     if split.get("strategy", "random") == "group_duplicates":
-        groups = pd.util.hash_pandas_object(frame, index=False)
+        groups = pd.util.hash_pandas_object(X.assign(**{y.name: y}), index=False)
         splitter = GroupShuffleSplit(
             n_splits=1, test_size=split["test_size"], random_state=split["seed"]
         )
@@ -191,9 +225,3 @@ def _split_rows(
         random_state=split["seed"],
         stratify=y if split.get("stratify") else None,
     )
-
-
-def feature_columns(dataset: Mapping[str, Any]) -> list[str]:
-    """The declared input columns, in file order, without the target."""
-    target = dataset["target"]["column"]
-    return [name for name in dataset["columns"] if name != target]

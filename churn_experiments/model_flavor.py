@@ -3,10 +3,11 @@
 ``mlflow.sklearn.load_model`` returns the plain pipeline. ``mlflow.pyfunc.load_model``
 and everything built on it (``mlflow models serve``, the Docker image, Azure ML) score
 through :class:`ContractModel`, which checks each request against the dataset's data
-contract first: a wrong type, an unknown category, a number out of range or an empty
-request is refused with ``INVALID_PARAMETER_VALUE`` (HTTP 400 from the scoring server)
-naming every bad column and value, instead of being scored silently (the one-hot step
-ignores unseen values) or failing inside scikit-learn with an opaque message.
+contract first: a wrong type, an unknown category, a number out of range, a null in a
+column that is not nullable or an empty request is refused with
+``INVALID_PARAMETER_VALUE`` (HTTP 400 from the scoring server) naming every bad column
+and value, instead of being scored silently (the one-hot step ignores unseen values) or
+failing inside scikit-learn with an opaque message.
 
 This package is shipped in the model (``code/churn_experiments``), so loading it needs
 nothing beyond the model's pip requirements.
@@ -38,7 +39,9 @@ def save_model(
     """``mlflow.sklearn.save_model`` plus the contract; pyfunc loads via this module.
 
     Used as the ``flavor`` of ``mlflow.models.Model.log``; ``contract`` maps each input
-    column to its declared spec (``dtype``, ``categories``, ``min``, ``max``).
+    column to its spec (:func:`churn_experiments.columns.contract`): ``role``,
+    ``dtype`` (category, int or float), ``categories``, ``min``, ``max``,
+    ``na_values`` and ``nullable`` (whether null is accepted).
     """
     import mlflow
 

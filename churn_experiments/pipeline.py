@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from hydra.utils import get_class, instantiate
@@ -39,13 +39,14 @@ def build_classifier(model: DictConfig, source: str = "model") -> Any:
 def build_pipeline(
     features: Mapping[str, Any] | DictConfig,
     model: DictConfig,
-    columns: Sequence[str],
+    dataset: Mapping[str, Any],
     source: str = "model",
 ) -> Pipeline:
-    """Return ``Pipeline([("preprocess", ...), ("classifier", ...)])`` for raw rows."""
+    """Return ``Pipeline([("preprocess", ...), ("classifier", ...)])`` for raw rows of
+    ``dataset`` (its declared column roles decide the encoders)."""
     return Pipeline(
         [
-            ("preprocess", build_preprocessor(features, columns)),
+            ("preprocess", build_preprocessor(features, dataset)),
             ("classifier", build_classifier(model, source)),
         ]
     )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from churn_experiments.columns import FEATURE_ROLES, columns_with_role
 from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.validation import validate_config
 
@@ -59,17 +60,19 @@ def leakage(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> dict[str, Any]:
 def profile(
     frame: pd.DataFrame, dataset: Mapping[str, Any], leakage_warn_share: float
 ) -> dict[str, Any]:
-    """The JSON summary: class balance, columns by target, missing values, duplicates
-    and leakage (with ``warning`` set when the configured split leaks too much)."""
+    """The JSON summary: class balance, columns by target, missing values per column,
+    duplicate rows (ids left out) and ids, and leakage (with ``warning`` set when the
+    configured split leaks too much)."""
     target = dataset["target"]["column"]
+    features = columns_with_role(dataset, *FEATURE_ROLES)
     balance = frame[target].value_counts().sort_index()
-    duplicates = int(frame.duplicated().sum())
+    duplicates = int(frame[[*features, target]].duplicated().sum())
     report = leakage(frame, dataset)
     configured_share = report["splits"][report["configured"]]["share"]
     return {
         "dataset": dataset["name"],
         "rows": len(frame),
-        "features": len(frame.columns) - 1,
+        "features": len(features),
         "target": target,
         "class_balance": {
             str(label): {"count": int(count), "share": count / len(frame)}
@@ -78,10 +81,13 @@ def profile(
         "missing_values": {c: int(n) for c, n in frame.isna().sum().items()},
         "duplicate_rows": duplicates,
         "duplicate_share": duplicates / len(frame),
+        "duplicate_ids": {
+            column: int(frame[column].dropna().duplicated().sum())
+            for column in columns_with_role(dataset, "id")
+        },
         "columns": {
             column: _describe(frame, column, target, spec)
-            for column, spec in dataset["columns"].items()
-            if column != target
+            for column, spec in features.items()
         },
         "leakage": {
             **report,
@@ -95,7 +101,7 @@ def _describe(
     frame: pd.DataFrame, column: str, target: str, spec: Mapping[str, Any]
 ) -> dict[str, Any]:
     groups = frame.groupby(target)[column]
-    if spec["dtype"] == "category":
+    if spec["role"] != "numeric":
         counts = pd.crosstab(frame[column], frame[target])
         return {
             "kind": "categorical",
@@ -119,7 +125,15 @@ def render(summary: Mapping[str, Any]) -> str:
         f"{label} = {c['count']} ({c['share']:.1%})"
         for label, c in summary["class_balance"].items()
     )
-    missing = sum(summary["missing_values"].values())
+    missing = ", ".join(
+        f"{column} {count}"
+        for column, count in summary["missing_values"].items()
+        if count
+    )
+    ids = "".join(
+        f"; duplicate {column} values: {count}"
+        for column, count in summary.get("duplicate_ids", {}).items()
+    )
     report = summary["leakage"]
     splits = "; ".join(
         f"{s['test_rows_in_train']} of {s['test_rows']} ({s['share']:.1%}) with "
@@ -132,17 +146,13 @@ def render(summary: Mapping[str, Any]) -> str:
             f"{summary['features']} features, target {summary['target']}",
             f"  class balance: {balance}",
             f"  missing values: {missing or 'none'}; duplicate rows: "
-            f"{summary['duplicate_rows']} ({summary['duplicate_share']:.1%})",
+            f"{summary['duplicate_rows']} ({summary['duplicate_share']:.1%}){ids}",
             f"  test rows also in training: {splits}",
         ]
     )
 
 
-def profile_figures(
-    frame: pd.DataFrame,
-    dataset: Mapping[str, Any],
-    ordinal: Mapping[str, Sequence[str]],
-) -> dict[str, Any]:
+def profile_figures(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> dict[str, Any]:
     """Class balance, each feature by target, and numeric features by each ordinal
     column (``numeric_by_<column>.png``), categories in their declared order."""
     import matplotlib
@@ -152,8 +162,12 @@ def profile_figures(
 
     target = dataset["target"]["column"]
     labels = sorted(frame[target].unique())
-    columns = {c: s for c, s in dataset["columns"].items() if c != target}
-    numeric = [c for c, s in columns.items() if s["dtype"] != "category"]
+    columns = columns_with_role(dataset, *FEATURE_ROLES)
+    numeric = list(columns_with_role(dataset, "numeric"))
+    ordinal = {
+        column: [str(c) for c in spec["categories"]]
+        for column, spec in columns_with_role(dataset, "ordinal").items()
+    }
     figures = {}
 
     figure, ax = plt.subplots(figsize=(4, 3), dpi=100)
@@ -171,7 +185,7 @@ def profile_figures(
 
     figure, axes = _grid(plt, len(columns))
     for ax, (column, spec) in zip(axes, columns.items(), strict=False):
-        if spec["dtype"] == "category":
+        if spec["role"] != "numeric":
             _counts(ax, frame, column, spec["categories"], target, labels)
         else:
             _boxes(ax, frame, column, target, labels)
@@ -240,7 +254,9 @@ def _boxes(
     width = 0.8 / len(hue_order)
     for i, label in enumerate(hue_order):
         rows = frame if hue is None else frame[frame[hue] == label]
-        data = [rows.loc[rows[by] == value, column].to_numpy() for value in order]
+        data = [
+            rows.loc[rows[by] == value, column].dropna().to_numpy() for value in order
+        ]
         parts = ax.boxplot(
             data,
             positions=np.arange(len(order)) + (i - (len(hue_order) - 1) / 2) * width,
@@ -269,7 +285,7 @@ def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
     import mlflow
     from mlflow.entities import Metric
 
-    validate_config(config, groups=("dataset", "features", "profile"))
+    validate_config(config, groups=("dataset", "profile"))
     started = time.perf_counter()
     dataset = OmegaConf.to_container(config.dataset, resolve=True)
     settings = config.profile
@@ -301,9 +317,7 @@ def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
         ],
     )
     if settings.get("plots", True):
-        ordinal = config.features.get("ordinal")
-        ordinal = OmegaConf.to_container(ordinal, resolve=True) if ordinal else {}
-        for name, figure in profile_figures(frame, dataset, ordinal).items():
+        for name, figure in profile_figures(frame, dataset).items():
             client.log_figure(run_id, figure, f"profile/{name}")
             plt.close(figure)
     log.debug("profile logged in %.2f s", time.perf_counter() - started)

@@ -28,18 +28,23 @@ def column_bins(values: pd.Series, spec: Mapping[str, Any]) -> dict[str, Any]:
     """The reference bins of one column: its categories, or inner quantile edges."""
     if "categories" in spec:
         return {"categories": [str(c) for c in spec["categories"]]}
-    quantiles = np.quantile(values.to_numpy(float), np.linspace(0, 1, NUMERIC_BINS + 1))
+    quantiles = np.nanquantile(
+        values.to_numpy(float), np.linspace(0, 1, NUMERIC_BINS + 1)
+    )
     return {"edges": np.unique(quantiles)[1:-1].tolist()}
 
 
 def bin_counts(values: pd.Series, bins: Mapping[str, Any]) -> np.ndarray:
-    """How many of ``values`` fall in each bin of ``bins`` (see :func:`column_bins`)."""
+    """How many of ``values`` fall in each bin of ``bins`` (see :func:`column_bins`);
+    missing values fall in none."""
     if "categories" in bins:
         categories = bins["categories"]
         codes = pd.Categorical(values.astype(str), categories=categories).codes
         return np.bincount(codes[codes >= 0], minlength=len(categories))
     edges = np.asarray(bins["edges"], dtype=float)
-    positions = np.searchsorted(edges, values.to_numpy(float), side="right")
+    numbers = values.to_numpy(float)
+    numbers = numbers[~np.isnan(numbers)]  # missing cells (nullable columns) not binned
+    positions = np.searchsorted(edges, numbers, side="right")
     return np.bincount(positions, minlength=len(edges) + 1)
 
 

@@ -15,7 +15,6 @@ from omegaconf import DictConfig, OmegaConf
 from churn_experiments import owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
-from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +38,12 @@ class MlflowSweepCallback(Callback):
             self._close_parent_run(config)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        validate_config(
-            config, groups=("tracking", "evaluation", "leaderboard", "policy")
-        )
+        from hydra.core.hydra_config import HydraConfig
+
+        from churn_experiments.checks import check_config
+
+        HydraConfig.instance().set_config(config)  # lets errors name their files
+        check_config(config)  # before the store: a mistake leaves no run behind
         search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
@@ -54,8 +56,11 @@ class MlflowSweepCallback(Callback):
         owners.close_orphaned_runs(client, [experiment_id], "the next sweep")
         overrides = " ".join(config.hydra.overrides.task) or "(none)"
         tags = {"sweep": "true", "hydra_sweep_dir": str(config.hydra.sweep.dir)}
-        if jobs is not None:
-            tags[PLANNED_JOBS_TAG] = str(len(jobs))
+        planned = (
+            len(jobs) if jobs is not None else config.hydra.sweeper.get("n_trials")
+        )
+        if planned is not None:
+            tags[PLANNED_JOBS_TAG] = str(planned)
         parent = client.create_run(
             experiment_id,
             run_name=f"sweep-{datetime.now():%Y%m%d-%H%M%S}",
@@ -158,7 +163,8 @@ def end_open_sweep(status: str, reason: str) -> str | None:
     finished = sum(run.info.status == "FINISHED" for run in runs)
     planned = client.get_run(parent_run_id).data.tags.get(PLANNED_JOBS_TAG)
     of = f" of {planned}" if planned else ""
-    return f"{finished}{of} jobs finished; parent run {parent_run_id} {status}"
+    jobs = "job" if int(planned or finished) == 1 else "jobs"
+    return f"{finished}{of} {jobs} finished; parent run {parent_run_id} {status}"
 
 
 def _end(client: Any, run_id: str, status: str, reason: str) -> None:

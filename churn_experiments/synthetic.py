@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from churn_experiments.columns import feature_columns, value_type
 from churn_experiments.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,9 +34,7 @@ def generate(dataset: Mapping[str, Any]) -> pd.DataFrame:
     columns, target = dataset["columns"], dataset["target"]
     rows = spec["rows"]
     tables = {
-        name: _table(name, columns[name], spec)
-        for name in columns
-        if name != target["column"]
+        name: _table(name, columns[name], spec) for name in feature_columns(dataset)
     }
     unknown = sorted(set(spec.get("signal") or {}) - set(tables))
     if unknown:
@@ -65,7 +64,11 @@ def generate(dataset: Mapping[str, Any]) -> pd.DataFrame:
     )
     # explicit dtypes: pandas 3 would turn object arrays of text into its str dtype
     return pd.DataFrame(
-        {name: pd.Series(data[name], dtype=data[name].dtype) for name in columns}
+        {
+            name: pd.Series(data[name], dtype=data[name].dtype)
+            for name in columns
+            if name in data
+        }
     )
 
 
@@ -126,7 +129,7 @@ def _table(
             f"dataset.synthetic.frequencies.{name}: shares sum to {p.sum():.3f}, not 1"
         )
     return (
-        np.array(values, dtype=NUMPY_DTYPES[column["dtype"]]),
+        np.array(values, dtype=NUMPY_DTYPES[value_type(column)]),
         p / p.sum(),
         np.array([effects.get(v, 0.0) for v in values], dtype=np.float32),
     )
@@ -138,7 +141,8 @@ def _value(name: str, column: Mapping[str, Any], key: Any) -> Any:
     Keys are text in the YAML so that command-line overrides can address them.
     """
     low, high = column.get("min"), column.get("max")
-    if column["dtype"] == "category":
+    kind = value_type(column)
+    if kind == "category":
         allowed = [str(c) for c in column["categories"]]
         if str(key) not in allowed:
             raise ConfigError(
@@ -152,21 +156,22 @@ def _value(name: str, column: Mapping[str, Any], key: Any) -> Any:
         number = math.nan
     if (
         math.isnan(number)
-        or (column["dtype"] == "int" and not number.is_integer())
+        or (kind == "int" and not number.is_integer())
         or (low is not None and number < low)
         or (high is not None and number > high)
     ):
         raise ConfigError(
             f"dataset.synthetic: {key!r} is not a value of {name} "
-            f"({column['dtype']} in [{low}, {high}])"
+            f"({kind} in [{low}, {high}])"
         )
-    return int(number) if column["dtype"] == "int" else number
+    return int(number) if kind == "int" else number
 
 
 def _labels(column: Mapping[str, Any], target: Mapping[str, Any]) -> np.ndarray:
     """The target's labels as ``[negative, positive]``: the two its contract allows."""
     low, high = column.get("min"), column.get("max")
-    if column["dtype"] == "category":
+    kind = value_type(column)
+    if kind == "category":
         labels = list(column["categories"])
     elif low is not None and high is not None:
         labels = list(range(int(low), int(high) + 1))
@@ -179,4 +184,4 @@ def _labels(column: Mapping[str, Any], target: Mapping[str, Any]) -> np.ndarray:
             f"values, one of them the positive label {positive!r}; it allows {labels}"
         )
     labels.sort(key=lambda label: label == positive)
-    return np.array(labels, dtype=NUMPY_DTYPES[column["dtype"]])
+    return np.array(labels, dtype=NUMPY_DTYPES[kind])

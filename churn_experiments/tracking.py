@@ -159,22 +159,31 @@ SIGNATURE_TYPES = {"int": "long", "float": "double", "category": "string"}
 def model_signature(dataset: Mapping[str, Any]) -> Any:
     """The MLflow signature from the declared columns: raw inputs in, a label out.
 
-    The label's type is the target column's declared type (``string`` for a text
-    target such as Yes/No), ``boolean`` for a binarised target.
+    A nullable column is optional (``required: false``); a nullable int is declared
+    ``double``, the type a column with gaps has in pandas. The label's type is the
+    target column's (``string`` for a text target such as Yes/No), ``boolean`` for a
+    binarised target.
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    target = dataset["target"]
+    from churn_experiments.columns import contract, typed_specs
+
     inputs = [
-        ColSpec(SIGNATURE_TYPES[spec["dtype"]], name)
-        for name, spec in dataset["columns"].items()
-        if name != target["column"]
+        ColSpec(
+            "double"
+            if spec["nullable"] and spec["dtype"] == "int"
+            else SIGNATURE_TYPES[spec["dtype"]],
+            name,
+            required=not spec["nullable"],
+        )
+        for name, spec in contract(dataset).items()
     ]
+    (target,) = typed_specs(dataset, ("target",)).values()
     output = (
         "boolean"
-        if target.get("binarize")
-        else SIGNATURE_TYPES[dataset["columns"][target["column"]]["dtype"]]
+        if dataset["target"].get("binarize")
+        else SIGNATURE_TYPES[target["dtype"]]
     )
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec(output)]))
 

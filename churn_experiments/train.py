@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import owners, tracking
 from churn_experiments.interrupts import signal_name
-from churn_experiments.validation import config_source, validate_config
+from churn_experiments.validation import config_source
 
 if TYPE_CHECKING:
     from churn_experiments.search import Trial
@@ -32,18 +32,24 @@ def model_family(cfg: DictConfig) -> str:
 def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     """Fit, score and log one model; return its metrics and run id.
 
-    The run is opened first, so anything that goes wrong after that (a bad config value,
-    bad data, an invalid hyperparameter) is recorded on a FAILED run with the error,
-    and re-raised. A search's ``trial`` tags the run; when its pruner stops the trial
-    the run ends KILLED with a ``search_pruned`` tag.
+    A single job checks its config and data before the store is touched
+    (:mod:`.checks`), so a mistake leaves nothing behind. A sweep's job (the sweep
+    checked the shared config) checks its own overrides inside its run; that and
+    anything else that goes wrong in the run (an invalid hyperparameter value) is
+    recorded on a FAILED run with the error, and re-raised. A search's ``trial`` tags
+    the run; when its pruner stops the trial the run ends KILLED with a
+    ``search_pruned`` tag.
     """
+    from churn_experiments.checks import check_config
     from churn_experiments.search import is_pruned
 
-    validate_config(cfg, groups=("tracking",))
+    context = tracking.sweep_context()
+    in_sweep = bool(context["parent_run_id"])
+    if not in_sweep:
+        check_config(cfg)
     tracking.configure(cfg.tracking)
     import mlflow
 
-    context = tracking.sweep_context()
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
     )
@@ -67,6 +73,8 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
         tags=tags,
     ) as run:
         try:
+            if in_sweep:
+                check_config(cfg)
             with tracking.quiet_known_warnings():
                 metrics = _fit_and_log(cfg, trial)
         except KeyboardInterrupt as err:
@@ -93,21 +101,15 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     import mlflow
 
     from churn_experiments import evaluation, reference
-    from churn_experiments.data import (
-        feature_columns,
-        load_dataset,
-        split_dataset,
-    )
+    from churn_experiments.columns import contract as input_contract
+    from churn_experiments.data import load_dataset, split_dataset
     from churn_experiments.pipeline import build_pipeline
 
-    validate_config(cfg)
     mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     frame = load_dataset(dataset)
     split = split_dataset(frame, dataset)
-    pipeline = build_pipeline(
-        cfg.features, cfg.model, feature_columns(dataset), config_source("model")
-    )
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset, config_source("model"))
     classifier = pipeline.named_steps["classifier"]
     mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
     mlflow.log_input(tracking.dataset_record(frame, dataset), context="training")
@@ -122,7 +124,7 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     for name, figure in evaluation.evaluation_figures(pipeline, split).items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
-    contract = {name: dataset["columns"][name] for name in feature_columns(dataset)}
+    contract = input_contract(dataset)
     tracking.log_pipeline(
         pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
     )

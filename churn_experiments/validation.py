@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,11 @@ def describe(error: Any, group: str) -> str:
         unexpected = sorted(set(error.instance) - set(allowed))
         keys = ", ".join(f"{path}.{key}" for key in unexpected)
         return f"unknown key {keys}; allowed keys: {', '.join(allowed)}"
+    if isinstance(error.instance, bool) and error.validator in ("type", "enum"):
+        return (
+            f"{path}: {error.instance!r} is a boolean: YAML reads an unquoted yes, no, "
+            f'true, false, on or off as one; quote the label ("Yes") if it is text'
+        )
     if error.validator == "enum":
         message = (
             f"{path}: {error.instance!r} is not allowed; allowed values: "
@@ -84,6 +89,13 @@ def describe(error: Any, group: str) -> str:
         if None in error.validator_value and str(error.instance).lower() == "none":
             message += " (write null, not None, for no value)"
         return message
+    if error.validator in ("not", "oneOf"):
+        keys = sorted(_required_keys(error.validator_value))
+        role = error.instance.get("role") if isinstance(error.instance, dict) else None
+        if error.validator == "oneOf":
+            return f"{path}: declare exactly one of {', '.join(keys)}"
+        present = [key for key in keys if key in error.instance]
+        return f"{path}: {', '.join(present)} do(es) not apply to role {role!r}"
     if error.validator == "required":
         return f"{path}: {error.message}"
     hint = error.schema.get("description") if isinstance(error.schema, dict) else None
@@ -99,6 +111,43 @@ def yaml_value(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     return repr(value)
+
+
+def _required_keys(schema: Any) -> set[str]:
+    """Every key a sub-schema names under ``required``, at any depth."""
+    if isinstance(schema, list):
+        return set().union(*(_required_keys(item) for item in schema))
+    if not isinstance(schema, dict):
+        return set()
+    keys = set(schema.get("required", []))
+    return keys.union(*(_required_keys(v) for v in schema.values() if v is not None))
+
+
+def check_yaml_syntax(folders: Iterable[Path]) -> None:
+    """Parse every YAML file under ``folders``; the first syntax error raises a
+    ConfigError naming the file, line and column (Hydra would print a traceback)."""
+    import yaml
+
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.yaml")):
+            try:
+                yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.MarkedYAMLError as err:
+                mark = err.problem_mark or err.context_mark
+                where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+                problem = " ".join(filter(None, (err.context, err.problem)))
+                raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+
+
+def config_dirs(argv: Sequence[str], default: Path) -> list[Path]:
+    """The packaged config folder and any ``--config-dir``/``-cd`` of the command."""
+    folders = [default]
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            folders.append(Path(argv[i + 1]))
+        elif arg.startswith("--config-dir="):
+            folders.append(Path(arg.split("=", 1)[1]))
+    return folders
 
 
 def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> None:

@@ -8,8 +8,10 @@ import pytest
 from omegaconf import OmegaConf
 from support import DATA_FILE, RAW_ROWS, compose_config
 
+from churn_experiments.columns import contract as served_contract
+from churn_experiments.columns import typed_specs
 from churn_experiments.contract import allowed_text, check_frame
-from churn_experiments.data import feature_columns, read_csv, validate_frame
+from churn_experiments.data import read_csv, validate_frame
 from churn_experiments.errors import DataContractError
 
 
@@ -21,7 +23,7 @@ def dataset() -> dict:
 @pytest.fixture(scope="module")
 def contract(dataset: dict) -> dict:
     """The input columns' specs, as a logged model carries them."""
-    return {name: dataset["columns"][name] for name in feature_columns(dataset)}
+    return served_contract(dataset)
 
 
 def broken_rows() -> pd.DataFrame:
@@ -33,13 +35,13 @@ def broken_rows() -> pd.DataFrame:
 
 
 def test_the_real_file_keeps_the_contract_and_gets_declared_dtypes(dataset):
-    checked = check_frame(read_csv(DATA_FILE), dataset["columns"])
+    checked = check_frame(read_csv(DATA_FILE), typed_specs(dataset))
     assert checked.ok
     rows = checked.valid_rows()
     assert rows.shape == (954, 7)
     assert rows.dtypes.to_dict() == {
         name: "int64" if spec["dtype"] == "int" else object
-        for name, spec in dataset["columns"].items()
+        for name, spec in typed_specs(dataset).items()
     }
     assert checked.reasons().empty
 
@@ -122,7 +124,7 @@ def test_many_bad_values_are_counted_past_the_first_ten(dataset):
     frame = read_csv(DATA_FILE)
     frame["Age"] = [str(100 + i) for i in range(len(frame))]
     with pytest.raises(DataContractError) as err:
-        validate_frame(frame, dataset["columns"], "Customertravel.csv", first_row=2)
+        validate_frame(frame, typed_specs(dataset), "Customertravel.csv", first_row=2)
     assert str(err.value) == (
         "Customertravel.csv: 953 of 954 row(s) break the data contract: column 'Age'"
         " has '101', '102', '103', '104', '105', '106', '107', '108', '109', '110'"

@@ -15,6 +15,7 @@ import pytest
 from omegaconf import OmegaConf
 from support import DATA_FILE, compose_config
 
+from churn_experiments.columns import typed_specs
 from churn_experiments.data import (
     feature_columns,
     load_dataset,
@@ -83,7 +84,7 @@ def test_value_out_of_range(dataset):
         DataContractError,
         match="'ServicesOpted' has '9' .allowed: an integer from 1 to 6",
     ):
-        validate_frame(frame, {"ServicesOpted": dataset["columns"]["ServicesOpted"]})
+        validate_frame(frame, {"ServicesOpted": typed_specs(dataset)["ServicesOpted"]})
 
 
 def test_malformed_csv_is_a_clear_error(tmp_path, dataset):
@@ -129,11 +130,11 @@ def http_folder(tmp_path):
 
 def test_missing_file_is_downloaded_and_verified(tmp_path, dataset, http_folder):
     digest = hashlib.sha256(DATA_FILE.read_bytes()).hexdigest()
-    assert digest == dataset["download"]["sha256"]
+    assert digest == dataset["sha256"]
     target = {
         **dataset,
         "dir": str(tmp_path / "cache"),
-        "download": {"url": f"{http_folder}/{DATA_FILE.name}", "sha256": digest},
+        "download": {"url": f"{http_folder}/{DATA_FILE.name}"},
     }
     assert load_dataset(target).shape == (954, 7)
     assert (tmp_path / "cache" / DATA_FILE.name).read_bytes() == DATA_FILE.read_bytes()
@@ -143,7 +144,8 @@ def test_download_with_wrong_hash_is_refused(tmp_path, dataset, http_folder):
     target = {
         **dataset,
         "dir": str(tmp_path / "cache"),
-        "download": {"url": f"{http_folder}/{DATA_FILE.name}", "sha256": "0" * 64},
+        "sha256": "0" * 64,
+        "download": {"url": f"{http_folder}/{DATA_FILE.name}"},
     }
     with pytest.raises(DataContractError, match="failed verification"):
         load_dataset(target)
@@ -159,9 +161,24 @@ def test_unreachable_download_says_what_to_set(tmp_path, dataset, http_folder):
     target = {
         **dataset,
         "dir": str(tmp_path / "cache"),
-        "download": {"url": f"{http_folder}/nowhere.csv", "sha256": "0" * 64},
+        "download": {"url": f"{http_folder}/nowhere.csv"},
     }
     with pytest.raises(
         DataContractError, match="downloading .* failed.*CHURN_DATA_DIR"
     ):
         load_dataset(target)
+
+
+def test_a_file_on_disk_that_is_not_the_declared_one_warns_or_stops(
+    tmp_path, dataset, caplog
+):
+    truncated = write_variant(
+        tmp_path, dataset, lambda t: "\n".join(t.splitlines()[:100])
+    )
+    with caplog.at_level("WARNING", logger="churn_experiments.data"):
+        assert len(load_dataset(truncated)) == 99
+    digest = hashlib.sha256((tmp_path / dataset["file"]).read_bytes()).hexdigest()
+    declared = dataset["sha256"]
+    assert f"its sha256 is {digest}, the declared one {declared}" in caplog.text
+    with pytest.raises(DataContractError, match="dataset.verify is strict"):
+        load_dataset({**truncated, "verify": "strict"})

@@ -171,4 +171,4 @@ def test_promote_refuses_the_runs_of_a_sweep_still_running(
         assert str(raised.value).startswith(f"sweep {parent.info.run_id} is still")
     finally:
         summary = end_open_sweep("KILLED", "the test is over")
-    assert summary == f"0 of 1 jobs finished; parent run {parent.info.run_id} KILLED"
+    assert summary == f"0 of 1 job finished; parent run {parent.info.run_id} KILLED"

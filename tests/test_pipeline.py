@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 from support import MODELS, compose_config
 
-from churn_experiments.data import feature_columns, load_dataset, split_dataset
+from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.evaluation import METRIC_NAMES, score
 from churn_experiments.pipeline import build_pipeline
 
@@ -25,7 +25,7 @@ def fit(overrides=()):
     cfg = compose_config(overrides)
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(load_dataset(dataset), dataset)
-    pipeline = build_pipeline(cfg.features, cfg.model, feature_columns(dataset))
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
     return pipeline.fit(split.X_train, split.y_train), split
 
 

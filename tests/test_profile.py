@@ -18,9 +18,9 @@ DATASET = {
     "name": "hand_made",
     "target": {"column": "y", "positive": 1},
     "columns": {
-        "colour": {"dtype": "category", "categories": ["red", "blue"]},
-        "size": {"dtype": "int"},
-        "y": {"dtype": "int"},
+        "colour": {"role": "nominal", "categories": ["red", "blue"]},
+        "size": {"role": "numeric", "dtype": "int"},
+        "y": {"role": "target", "dtype": "int"},
     },
     "split": {"test_size": 0.5, "seed": 3, "strategy": "random"},
 }

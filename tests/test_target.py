@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 from support import compose_config, compose_job
 
-from churn_experiments.data import feature_columns, load_dataset, split_dataset
+from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.errors import ConfigError, DataContractError
 from churn_experiments.evaluation import positive_scores
 from churn_experiments.explain import explain
@@ -23,7 +23,7 @@ QUICK = ("explain.enabled=false", "profile.enabled=false")
 
 
 def user_split(*overrides: str):
-    cfg = compose_config(["features=subscription", *overrides])
+    cfg = compose_config([*overrides])
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     return split_dataset(load_dataset(dataset), dataset)
 
@@ -46,12 +46,11 @@ def test_tutorial_at_positive_0_scores_as_at_positive_1(mlflow_store, model):
 
 
 def test_text_target_whose_positive_label_sorts_first(mlflow_store, user_conf):
-    result = train(compose_job(["dataset=status", "features=subscription", "model=lr"]))
+    result = train(compose_job(["dataset=status", "model=lr"]))
     flipped = train(
         compose_job(
             [
                 "dataset=status",
-                "features=subscription",
                 "model=lr",
                 "dataset.target.positive=Stayed",
                 *QUICK,
@@ -71,10 +70,10 @@ def test_text_target_whose_positive_label_sorts_first(mlflow_store, user_conf):
 
 
 def test_shap_explains_the_positive_label_when_it_sorts_first(user_conf):
-    cfg = compose_config(["dataset=status", "features=subscription", "model=lr"])
+    cfg = compose_config(["dataset=status", "model=lr"])
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(load_dataset(dataset), dataset)
-    pipeline = build_pipeline(cfg.features, cfg.model, feature_columns(dataset))
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
     pipeline.fit(split.X_train, split.y_train)
     assert list(pipeline.classes_) == ["Churned", "Stayed"]
     settings = OmegaConf.to_container(cfg.explain, resolve=True)
@@ -90,7 +89,7 @@ def test_shap_explains_the_positive_label_when_it_sorts_first(user_conf):
 
 
 def test_three_classes_binarised_from_yaml(mlflow_store, user_conf):
-    result = train(compose_job(["dataset=risk", "features=subscription", "model=rf"]))
+    result = train(compose_job(["dataset=risk", "model=rf"]))
     assert result["test_roc_auc"] > 0.75
     model = mlflow.pyfunc.load_model(f"runs:/{result['run_id']}/model")
     assert model.metadata.signature.outputs.to_dict() == [

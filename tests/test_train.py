@@ -106,7 +106,6 @@ def test_missing_data_stops_the_sweep_before_any_job(run_sweep, tmp_path):
 
     with pytest.raises(SystemExit, match="starting the sweep: .*CHURN_DATA_DIR"):
         run_sweep(["lr"], [f"dataset.dir={tmp_path}", "dataset.download=null"])
-    runs = mlflow.search_runs(search_all_experiments=True)
-    assert list(runs["tags.sweep"]) == ["true"]  # the parent, and no job ran
-    assert list(runs["status"]) == ["FAILED"]
+    # checked before the store is touched: no parent run, no job, nothing to clean up
+    assert mlflow.search_runs(search_all_experiments=True).empty
     assert sweep_context()["parent_run_id"] is None

@@ -97,16 +97,17 @@ def aggregate_data(
 ) -> np.ndarray:
     """Feature values per original column, for colouring plots.
 
-    A column encoded as one feature keeps its encoded value (a monotone map of the
-    original: scaled, ordinal or 0/1). A column spread over several one-hot features
-    has no single value and gets NaN, which SHAP's beeswarm draws in grey.
+    A column whose first encoded feature keeps its name (scaled, ordinal, or imputed
+    with a missing indicator beside it) keeps that value, a monotone map of the
+    original. A column spread over one-hot features has no single value and gets NaN,
+    which SHAP's beeswarm draws in grey.
     """
     position = {name: i for i, name in enumerate(feature_names)}
     return np.column_stack(
         [
             data[:, position[features[0]]]
-            if len(features) == 1
+            if len(features) == 1 or features[0] == column
             else np.full(len(data), np.nan)
-            for features in groups.values()
+            for column, features in groups.items()
         ]
     )

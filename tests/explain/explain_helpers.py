@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from support import CONF_DIR, compose_config
 
-from churn_experiments.data import Split, feature_columns, load_dataset, split_dataset
+from churn_experiments.data import Split, load_dataset, split_dataset
 from churn_experiments.pipeline import build_pipeline
 
 # every model family a user can pick with model=<name>
@@ -32,6 +32,6 @@ def fit(*overrides: str) -> tuple[object, Split, dict]:
     cfg = compose_config(overrides)
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(load_dataset(dataset), dataset)
-    pipeline = build_pipeline(cfg.features, cfg.model, feature_columns(dataset))
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
     settings = OmegaConf.to_container(cfg.explain, resolve=True)
     return pipeline.fit(split.X_train, split.y_train), split, settings

@@ -19,7 +19,6 @@ from churn_experiments.serve import load_config
 
 STATUS = (
     "dataset=status",
-    "features=subscription",
     "explain.enabled=false",
     "profile.enabled=false",
     "policy=best_f1",
@@ -39,7 +38,7 @@ def test_the_tutorial_keeps_its_names_and_a_new_dataset_defaults_to_its_own(
 ) -> None:
     tutorial = compose_config()
     assert (tutorial.experiment_name, tutorial.registered_model) == (EXPERIMENT, MODEL)
-    status = compose_config(["dataset=status", "features=subscription"])
+    status = compose_config(["dataset=status"])
     assert (status.experiment_name, status.registered_model) == ("status", "status")
     policy = compose_config(["dataset=status", "policy=best_f1"]).policy.best_f1
     assert (policy.registered_model, policy.candidates.experiment) == (

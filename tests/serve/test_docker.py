@@ -120,7 +120,12 @@ def test_model_dir_holds_the_model_its_contract_and_code(context: Context):
     assert {r.split("==")[0] for r in requirements} >= {"mlflow", "scikit-learn"}
     contract = json.loads((model_dir / "data_contract.json").read_text())
     declared = OmegaConf.load(CONF / "dataset" / "travel_churn.yaml").columns
-    assert contract["FrequentFlyer"] == OmegaConf.to_container(declared.FrequentFlyer)
+    frequent_flyer = OmegaConf.to_container(declared.FrequentFlyer)
+    assert contract["FrequentFlyer"] == {
+        **frequent_flyer,
+        "dtype": "category",
+        "nullable": False,
+    }
     assert "Target" not in contract
 
 

@@ -1,0 +1,88 @@
+"""Everything a job needs, checked before the store, the experiment or a run is touched.
+
+The order is cheapest first: each config group against its schema, then the references
+between groups (the dataset's target and roles, the positive label, the policies), the
+data file against its contract, and last the model's hyperparameter names (which needs
+scikit-learn imported). A mistake
+is one :class:`ConfigError` or :class:`DataContractError` line, and nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from churn_experiments.columns import columns_with_role, value_type
+from churn_experiments.errors import ConfigError
+from churn_experiments.validation import config_source, validate_config
+
+log = logging.getLogger(__name__)
+
+
+def check_config(cfg: DictConfig, data: bool = True) -> None:
+    """Validate every group of ``cfg``, their cross-references and (with ``data``) the
+    dataset file against its contract; the first problem raises."""
+    validate_config(cfg)
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    check_dataset(dataset, config_source("dataset"))
+    if cfg.get("policy"):
+        from churn_experiments.policy.spec import load_policies
+
+        load_policies(cfg.policy)
+    if data:  # the file, then the target's classes and the split (see .target)
+        from churn_experiments.data import load_dataset, split_dataset
+
+        split_dataset(load_dataset(dataset), dataset)
+    from churn_experiments.pipeline import build_classifier
+
+    build_classifier(cfg.model, config_source("model"))
+
+
+def check_dataset(dataset: Mapping[str, Any], source: str) -> None:
+    """The target block against the columns' roles, the positive label against the
+    target's classes, and each column's categories listed once."""
+    target = dataset["target"]
+    targets = list(columns_with_role(dataset, "target"))
+    if targets != [target["column"]]:
+        declared = (
+            f"role target is declared on {targets}"
+            if targets
+            else ("no column has role target")
+        )
+        raise ConfigError(
+            f"{source}: dataset.target.column is {target['column']!r}, but {declared}; "
+            "exactly one column, the target's, has role target"
+        )
+    for name, spec in dataset["columns"].items():
+        categories = [str(c) for c in spec.get("categories", [])]
+        repeated = sorted({c for c in categories if categories.count(c) > 1})
+        if repeated:
+            raise ConfigError(
+                f"{source}: dataset.columns.{name}.categories lists {repeated} twice"
+            )
+    _check_positive(target, dataset["columns"][target["column"]], source)
+
+
+def _check_positive(
+    target: Mapping[str, Any], spec: Mapping[str, Any], source: str
+) -> None:
+    positive, column = target["positive"], target["column"]
+    if value_type(spec) == "category":
+        classes = [str(c) for c in spec["categories"]]
+        if str(positive) not in classes:
+            raise ConfigError(
+                f"{source}: dataset.target.positive: {positive!r} is not a class of "
+                f"{column}; its classes: {classes}"
+            )
+        return
+    low, high = spec.get("min"), spec.get("max")
+    if isinstance(positive, str) or (
+        (low is not None and positive < low) or (high is not None and positive > high)
+    ):
+        raise ConfigError(
+            f"{source}: dataset.target.positive: {positive!r} is not a value of "
+            f"{column} ({spec['dtype']} in [{low}, {high}])"
+        )
