@@ -26,7 +26,7 @@ def best_run(folder, metric: str) -> dict[str, float]:
     experiment = client.get_experiment_by_name("customer_churn_prediction")
     [run] = client.search_runs(
         [experiment.experiment_id],
-        filter_string="attributes.status = 'FINISHED' and tags.sweep != 'true'",
+        filter_string=f"attributes.status = 'FINISHED' and metrics.{metric} >= 0",
         order_by=[f"metrics.{metric} DESC"],
         max_results=1,
     )

@@ -1,61 +1,48 @@
-"""Time the four-model sweep end to end (target: <= 15 s wall), phase by phase.
+"""Our four-model sweep against the same fits written by hand with MLflow, interleaved.
 
-Run: ``python benchmarks/sweep.py [--repeat 3] [--no-notebook]``. Each repeat runs
-``python -m churn_experiments -m model=lr,rf,svc,gb`` in a fresh folder (a new SQLite
-store, artifacts included). The phases come from the store: process start to the
-parent run, each child run's duration (fit_seconds inside it), and closing the sweep.
-``--notebook`` (default on) also times the notebook way once: autolog, and
-``log_model`` inferring its requirements, for the same four models.
+Run: ``python benchmarks/sweep.py [--repeat 3]``. Each repeat runs, in fresh folders
+(a new SQLite store each, artifacts included), one after the other (A B A B ...):
+
+- ours with defaults: ``python -m churn_experiments -m model=lr,rf,svc,gb``;
+- the hand-written script ``benchmarks/handwritten_mlflow.py`` (same fits, explicit
+  pip requirements, no plots, SHAP or profile);
+- ours with ``explain.enabled=false profile.enabled=false``;
+- the hand-written script again.
+
+Each of ours is divided by the hand-written run next to it, so that the machine's drift
+cancels; the medians of those ratios are printed against the targets (1.25x with
+defaults, 1.10x without SHAP and profile), then the median seconds per phase of each.
+Our phases are read back from the sweep's store; the script prints its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from collections import defaultdict
+from pathlib import Path
 
-from _common import DATA_DIR, fresh_dir, median, run_timed
+from _common import PROJECT, fresh_dir, median, run_timed
 
 MODELS = ("lr", "rf", "svc", "gb")
-
-NOTEBOOK = f"""
-import mlflow, pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import SVC
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
-df = pd.read_csv("{DATA_DIR}/Customertravel.csv", encoding="utf-8-sig")
-df["AnnualIncomeClass"] = df["AnnualIncomeClass"].map(
-    {{"Low Income": 0, "Middle Income": 1, "High Income": 2}})
-X, y = df.drop(columns="Target"), df["Target"]
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=0.2, random_state=124)
-mlflow.set_experiment("customer_churn_prediction")
-mlflow.sklearn.autolog()
-for name, model in [("lr", LogisticRegression()), ("rf", RandomForestClassifier()),
-                    ("svc", SVC()), ("gb", GradientBoostingClassifier())]:
-    with mlflow.start_run(run_name=name):
-        cat = ["FrequentFlyer", "AccountSyncedToSocialMedia", "BookedHotelOrNot"]
-        ct = ColumnTransformer(
-            [("cat", OneHotEncoder(handle_unknown="ignore", drop="first"), cat)],
-            remainder=StandardScaler())
-        pipe = Pipeline([("preprocessor", ct), ("classifier", model)])
-        pipe.fit(X_train, y_train)
-        pred = pipe.predict(X_test)
-        mlflow.log_metrics({{"accuracy": accuracy_score(y_test, pred),
-                            "precision": precision_score(y_test, pred),
-                            "recall": recall_score(y_test, pred),
-                            "f1": f1_score(y_test, pred)}})
-        mlflow.sklearn.log_model(pipe, name="model", input_example=X_test.head(5),
-                                 serialization_format="cloudpickle")
-"""
+HANDWRITTEN = str(PROJECT / "benchmarks" / "handwritten_mlflow.py")
+CONFIGS = {  # name -> (extra overrides, target ratio)
+    "defaults (profile, plots, SHAP)": ((), 1.25),
+    "explain.enabled=false profile.enabled=false": (
+        ("explain.enabled=false", "profile.enabled=false"),
+        1.10,
+    ),
+}
 
 
-def phases(folder) -> dict[str, float]:
-    """Per-phase seconds read back from the sweep's store."""
+def ours(folder: Path, overrides: tuple[str, ...]) -> tuple[float, dict[str, float]]:
+    """Wall seconds of our sweep in ``folder`` and its phases read from the store."""
+    started = time.time()
+    wall, _ = run_timed(
+        ["-m", "churn_experiments", "-m", f"model={','.join(MODELS)}", *overrides],
+        folder,
+    )
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
@@ -65,57 +52,72 @@ def phases(folder) -> dict[str, float]:
     runs = client.search_runs([experiment.experiment_id])
     (parent,) = [r for r in runs if r.data.tags.get("sweep") == "true"]
     kids = sorted((r for r in runs if r is not parent), key=lambda r: r.info.start_time)
-    result = {
-        f"{r.data.tags['model_family']} run": (r.info.end_time - r.info.start_time)
-        / 1e3
-        for r in kids
+    phases = {
+        "start-up to parent run": parent.info.start_time / 1e3 - started,
+        "sweep set-up (data, profile)": (
+            kids[0].info.start_time - parent.info.start_time
+        )
+        / 1e3,
     }
-    result |= {
-        f"{r.data.tags['model_family']} fit": r.data.metrics["fit_seconds"]
-        for r in kids
-    }
-    result["close sweep"] = (parent.info.end_time - kids[-1].info.end_time) / 1e3
-    return result
+    for run in kids:
+        family = run.data.tags["model_family"]
+        phases[f"{family} run"] = (run.info.end_time - run.info.start_time) / 1e3
+        phases[f"{family}   of which fit"] = run.data.metrics["fit_seconds"]
+        if "shap_seconds" in run.data.metrics:
+            phases[f"{family}   of which SHAP"] = run.data.metrics["shap_seconds"]
+    phases["close sweep (leaderboard)"] = (
+        parent.info.end_time - kids[-1].info.end_time
+    ) / 1e3
+    phases["exit"] = started + wall - parent.info.end_time / 1e3
+    return wall, phases
+
+
+def handwritten(folder: Path) -> tuple[float, dict[str, float]]:
+    """Wall seconds of the hand-written script and the phases it prints."""
+    wall, result = run_timed([HANDWRITTEN], folder)
+    phases = json.loads(result.stdout.strip().splitlines()[-1])
+    phases["exit"] = wall - sum(phases.values())
+    return wall, phases
+
+
+def show_phases(title: str, runs: list[dict[str, float]]) -> None:
+    print(f"\n{title}: median seconds per phase")
+    for key in runs[0]:
+        print(f"  {key:<32} {median([r.get(key, 0.0) for r in runs]):8.2f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-notebook", dest="notebook", action="store_false")
     args = parser.parse_args()
 
-    walls, breakdowns = [], []
-    for _ in range(args.repeat):
-        folder = fresh_dir("bench_sweep_")
-        started = time.time()
-        wall, _ = run_timed(
-            ["-m", "churn_experiments", "-m", f"model={','.join(MODELS)}"], folder
-        )
-        walls.append(wall)
-        breakdown = phases(folder)
-        breakdown["start-up to first run"] = (
-            wall
-            - sum(v for k, v in breakdown.items() if k.endswith(" run"))
-            - breakdown["close sweep"]
-        )
-        breakdowns.append(breakdown)
-        print(f"sweep wall {wall:.2f} s (started {time.ctime(started)}) in {folder}")
+    ratios, walls, phases = defaultdict(list), defaultdict(list), defaultdict(list)
+    for repeat in range(args.repeat):
+        for name, (overrides, _) in CONFIGS.items():
+            our_wall, our_phases = ours(fresh_dir("bench_sweep_"), overrides)
+            their_wall, their_phases = handwritten(fresh_dir("bench_handwritten_"))
+            ratios[name].append(our_wall / their_wall)
+            walls[name] += [(our_wall, their_wall)]
+            phases[f"ours, {name}"].append(our_phases)
+            phases["hand-written MLflow"].append(their_phases)
+            print(
+                f"repeat {repeat + 1}, {name}: ours {our_wall:.2f} s, "
+                f"hand-written {their_wall:.2f} s, ratio {our_wall / their_wall:.2f}x",
+                flush=True,
+            )
 
-    print(
-        f"\nfour-model sweep, median of {args.repeat}: {median(walls):.2f} s "
-        f"(runs: {' '.join(f'{w:.2f}' for w in walls)}); target <= 15 s"
-    )
-    print(f"{'phase':<26} {'median s':>9}")
-    for key in breakdowns[0]:
-        print(f"{key:<26} {median([b[key] for b in breakdowns]):>9.3f}")
-
-    if args.notebook:
-        folder = fresh_dir("bench_notebook_")
-        wall, _ = run_timed(["-c", NOTEBOOK], folder)
+    print(f"\nFour-model sweep against hand-written MLflow, medians of {args.repeat}:")
+    for name, (_, target) in CONFIGS.items():
+        ours_s = median([w[0] for w in walls[name]])
+        theirs_s = median([w[1] for w in walls[name]])
+        ratio = median(ratios[name])
         print(
-            f"\nnotebook way (autolog + inferred requirements), 1 run: {wall:.2f} s; "
-            f"ratio notebook/ours: {wall / median(walls):.1f}x"
+            f"  {name:<45} ours {ours_s:6.2f} s  hand-written {theirs_s:6.2f} s  "
+            f"ratio {ratio:.2f}x (target <= {target:.2f}x: "
+            f"{'met' if ratio <= target else 'NOT met'})"
         )
+    for title, runs in phases.items():
+        show_phases(title, runs)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,20 +47,45 @@ def positive_scores(
     return (scores if column == 1 else -scores), False
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """One pass of a fitted pipeline over each split, shared by metrics and plots."""
+
+    train_labels: np.ndarray
+    test_labels: np.ndarray
+    test_scores: np.ndarray  # positive-class scores, see positive_scores
+    are_probabilities: bool
+
+
+def predict(pipeline: Any, split: Split) -> Predictions:
+    """Labels on both splits and positive-class scores on the test split."""
+    scores, are_probabilities = positive_scores(pipeline, split.X_test, split.positive)
+    return Predictions(
+        train_labels=np.asarray(pipeline.predict(split.X_train)),
+        test_labels=np.asarray(pipeline.predict(split.X_test)),
+        test_scores=np.asarray(scores),
+        are_probabilities=are_probabilities,
+    )
+
+
 def score(pipeline: Any, split: Split) -> dict[str, float]:
-    """The test metrics of ``pipeline`` (and train accuracy) on ``split``.
+    """The test metrics of ``pipeline`` (and train accuracy) on ``split``."""
+    return score_predictions(predict(pipeline, split), split)
+
+
+def score_predictions(predictions: Predictions, split: Split) -> dict[str, float]:
+    """The test metrics (and train accuracy) of ``predictions`` made on ``split``.
 
     ``test_log_loss`` needs probabilities, so it is left out for a model that has none.
     """
     from sklearn import metrics
 
     positive = split.positive
-    predicted = pipeline.predict(split.X_test)
-    scores, are_probabilities = positive_scores(pipeline, split.X_test, positive)
+    predicted, scores = predictions.test_labels, predictions.test_scores
     truth = split.y_test == positive
     result = {
         "train_accuracy": metrics.accuracy_score(
-            split.y_train, pipeline.predict(split.X_train)
+            split.y_train, predictions.train_labels
         ),
         "test_accuracy": metrics.accuracy_score(split.y_test, predicted),
         "test_precision": metrics.precision_score(
@@ -71,13 +97,19 @@ def score(pipeline: Any, split: Split) -> dict[str, float]:
         "test_f1": metrics.f1_score(split.y_test, predicted, pos_label=positive),
         "test_roc_auc": metrics.roc_auc_score(truth, scores),
     }
-    if are_probabilities:
+    if predictions.are_probabilities:
         result["test_log_loss"] = metrics.log_loss(truth, scores)
     return {name: float(value) for name, value in result.items()}
 
 
-def evaluation_figures(pipeline: Any, split: Split) -> dict[str, Any]:
-    """Confusion matrix, ROC and precision-recall figures drawn by scikit-learn."""
+def evaluation_figures(
+    truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray, positive: Any
+) -> dict[str, Any]:
+    """Confusion matrix, ROC and precision-recall figures drawn by scikit-learn.
+
+    Takes plain arrays (the test labels, predictions and positive-class scores), so
+    that :mod:`churn_experiments.figures` can draw them in its worker process.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,26 +120,24 @@ def evaluation_figures(pipeline: Any, split: Split) -> dict[str, Any]:
         RocCurveDisplay,
     )
 
-    positive = split.positive
-    scores, _ = positive_scores(pipeline, split.X_test, positive)
     figures = {}
     for name, draw in (
         (
             "confusion_matrix.png",
             lambda ax: ConfusionMatrixDisplay.from_predictions(
-                split.y_test, pipeline.predict(split.X_test), ax=ax, colorbar=False
+                truth, predicted, ax=ax, colorbar=False
             ),
         ),
         (
             "roc_curve.png",
             lambda ax: RocCurveDisplay.from_predictions(
-                split.y_test, scores, pos_label=positive, ax=ax, plot_chance_level=True
+                truth, scores, pos_label=positive, ax=ax, plot_chance_level=True
             ),
         ),
         (
             "precision_recall_curve.png",
             lambda ax: PrecisionRecallDisplay.from_predictions(
-                split.y_test, scores, pos_label=positive, ax=ax, plot_chance_level=True
+                truth, scores, pos_label=positive, ax=ax, plot_chance_level=True
             ),
         ),
     ):

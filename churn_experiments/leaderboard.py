@@ -84,8 +84,8 @@ def render(table: pd.DataFrame) -> str:
     return table.to_markdown(index=False, floatfmt=".3f")
 
 
-def figure(table: pd.DataFrame, sort_by: str) -> Any:
-    """A grouped bar chart: each model's test metrics, models in leaderboard order."""
+def figures(table: pd.DataFrame, sort_by: str) -> dict[str, Any]:
+    """``leaderboard.png``: each model's test metrics as grouped bars, in order."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,4 +102,4 @@ def figure(table: pd.DataFrame, sort_by: str) -> Any:
     ax.set_title(f"Leaderboard (sorted by {sort_by})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     fig.tight_layout()
-    return fig
+    return {"leaderboard.png": fig}

@@ -34,6 +34,7 @@ def save_model(
     path: str,
     mlflow_model: Any,
     contract: Mapping[str, Mapping[str, Any]],
+    validate_serving_input: bool = True,
     **kwargs: Any,
 ) -> None:
     """``mlflow.sklearn.save_model`` plus the contract; pyfunc loads via this module.
@@ -42,6 +43,7 @@ def save_model(
     column to its spec (:func:`churn_experiments.columns.contract`): ``role``,
     ``dtype`` (category, int or float), ``categories``, ``min``, ``max``,
     ``na_values`` and ``nullable`` (whether null is accepted).
+    ``validate_serving_input`` is read by ``Model.log`` itself, not here.
     """
     import mlflow
 

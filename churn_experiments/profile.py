@@ -6,9 +6,12 @@ few metrics, and summarised in the log as the sweep starts (``conf/profile``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -275,22 +278,52 @@ def _boxes(
         ax.legend(fontsize=7)
 
 
+def profile_key(
+    frame: pd.DataFrame,
+    dataset: Mapping[str, Any],
+    settings: Mapping[str, Any],
+) -> str:
+    """A digest of the rows and of everything else the profile depends on."""
+    rows = hashlib.sha256(pd.util.hash_pandas_object(frame).to_numpy().tobytes())
+    inputs = {
+        "rows": rows.hexdigest(),
+        "dataset": {k: dataset.get(k) for k in ("name", "columns", "target", "split")},
+        "profile": dict(settings),
+    }
+    return hashlib.sha256(
+        json.dumps(inputs, sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
 def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
     """Profile ``config.dataset`` and log it on ``run_id`` (the sweep's parent run).
 
     Returns the summary. Warns when the configured split puts more than
-    ``profile.leakage_warn_share`` of the test rows, identical, in training.
+    ``profile.leakage_warn_share`` of the test rows, identical, in training. An
+    unchanged file is profiled once per store: the parent run is tagged
+    ``profile_key`` (:func:`profile_key`), and a later sweep with the same key copies
+    that run's ``profile/`` instead of computing it again (tag ``profile_reused_from``).
     """
-    import matplotlib.pyplot as plt
     import mlflow
     from mlflow.entities import Metric
+
+    from churn_experiments import figures
 
     validate_config(config, groups=("dataset", "profile"))
     started = time.perf_counter()
     dataset = OmegaConf.to_container(config.dataset, resolve=True)
-    settings = config.profile
+    settings = OmegaConf.to_container(config.profile, resolve=True)
     frame = load_dataset(dataset)
-    summary = profile(frame, dataset, settings.leakage_warn_share)
+    key = profile_key(frame, dataset, settings)
+    client = mlflow.MlflowClient()
+    summary = _reuse(client, key, run_id)
+    if summary is None:
+        summary = profile(frame, dataset, settings["leakage_warn_share"])
+        client.log_dict(run_id, summary, "profile/summary.json")
+        if settings.get("plots", True):
+            figures.submit(run_id, "profile", profile_figures, frame, dataset)
+            figures.collect_unless_deferred()
+    client.set_tag(run_id, "profile_key", key)
     log.info("%s", render(summary))
     report = summary["leakage"]
     if report["warning"]:
@@ -303,8 +336,6 @@ def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
             report["configured"],
             100 * report["warn_share"],
         )
-    client = mlflow.MlflowClient()
-    client.log_dict(run_id, summary, "profile/summary.json")
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
@@ -316,9 +347,36 @@ def log_profile(config: DictConfig, run_id: str) -> dict[str, Any]:
             ),
         ],
     )
-    if settings.get("plots", True):
-        for name, figure in profile_figures(frame, dataset).items():
-            client.log_figure(run_id, figure, f"profile/{name}")
-            plt.close(figure)
     log.debug("profile logged in %.2f s", time.perf_counter() - started)
+    return summary
+
+
+def _reuse(client: Any, key: str, run_id: str) -> dict[str, Any] | None:
+    """Copy ``profile/`` of the latest run tagged ``key`` onto ``run_id``."""
+    import tempfile
+
+    import mlflow
+
+    previous = mlflow.search_runs(
+        search_all_experiments=True,
+        filter_string=f"tags.profile_key = '{key}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    if not previous:
+        return None
+    source = previous[0].info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            folder = mlflow.artifacts.download_artifacts(
+                run_id=source, artifact_path="profile", dst_path=tmp
+            )
+            summary = json.loads(Path(folder, "summary.json").read_text())
+        except Exception as err:  # artifacts deleted or unreadable: profile again
+            log.info("profile of run %s not reusable (%s)", source, err)
+            return None
+        client.log_artifacts(run_id, folder, "profile")
+    client.set_tag(run_id, "profile_reused_from", source)
+    log.info("data unchanged since sweep %s: its profile is reused", source)
     return summary

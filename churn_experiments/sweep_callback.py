@@ -12,7 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import owners, search, tracking
+from churn_experiments import figures, owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
 
@@ -30,12 +30,16 @@ class MlflowSweepCallback(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        figures.set_deferred(True)  # jobs run here in-process draw while the next fits
         with _stop_on_error("starting the sweep"):
             self._open_parent_run(config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         with _stop_on_error("closing the sweep"):
-            self._close_parent_run(config)
+            try:
+                self._close_parent_run(config)
+            finally:
+                figures.set_deferred(False)
 
     def _open_parent_run(self, config: DictConfig) -> None:
         from hydra.core.hydra_config import HydraConfig
@@ -81,6 +85,7 @@ class MlflowSweepCallback(Callback):
 
                 log_profile(config, run_id)
         except Exception as err:  # bad data: no job would get further
+            figures.set_deferred(False)
             _forget_sweep()
             client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
             client.set_terminated(run_id, "FAILED")
@@ -112,8 +117,14 @@ class MlflowSweepCallback(Callback):
         client.log_text(parent_run_id, table.to_csv(index=False), "leaderboard.csv")
         client.log_text(parent_run_id, markdown + "\n", "leaderboard.md")
         if len(table):
-            chart = leaderboard.figure(table, config.leaderboard.sort_by)
-            client.log_figure(parent_run_id, chart, "leaderboard.png")
+            figures.submit(
+                parent_run_id,
+                "",
+                leaderboard.figures,
+                table,
+                config.leaderboard.sort_by,
+            )
+        figures.collect()  # this sweep's figures, before its parent run closes
         log.info(
             "Leaderboard (by %s), sweep run %s:\n%s",
             config.leaderboard.sort_by,

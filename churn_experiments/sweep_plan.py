@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
 
+from churn_experiments.errors import ConfigError
+
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
@@ -17,6 +19,7 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
 
     if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
         return None
@@ -26,7 +29,11 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
     (jobs,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
     for job in jobs if loader else ():  # outside a Hydra app there is none to ask
-        loader.load_sweep_config(config, list(job))
+        try:
+            loader.load_sweep_config(config, list(job))
+        except HydraException as err:  # one line, without Hydra's search path
+            said = " ".join(str(err).split("Config search path")[0].split())
+            raise ConfigError(f"the sweep's job {' '.join(job)!r}: {said}") from None
     return jobs
 
 

@@ -97,10 +97,9 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
 
 
 def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
-    import matplotlib.pyplot as plt
     import mlflow
 
-    from churn_experiments import evaluation, reference
+    from churn_experiments import evaluation, figures, reference
     from churn_experiments.columns import contract as input_contract
     from churn_experiments.data import load_dataset, split_dataset
     from churn_experiments.pipeline import build_pipeline
@@ -118,12 +117,19 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
     metrics["fit_seconds"] = time.perf_counter() - started
-    metrics |= evaluation.score(pipeline, split)
+    predictions = evaluation.predict(pipeline, split)
+    metrics |= evaluation.score_predictions(predictions, split)
     mlflow.log_metrics(metrics)
-
-    for name, figure in evaluation.evaluation_figures(pipeline, split).items():
-        mlflow.log_figure(figure, f"plots/{name}")
-        plt.close(figure)
+    run_id = mlflow.active_run().info.run_id
+    figures.submit(
+        run_id,
+        "plots",
+        evaluation.evaluation_figures,
+        split.y_test.to_numpy(),
+        predictions.test_labels,
+        predictions.test_scores,
+        split.positive,
+    )
     contract = input_contract(dataset)
     tracking.log_pipeline(
         pipeline, tracking.model_signature(dataset), split.X_test.head(5), contract
@@ -133,6 +139,7 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
         from churn_experiments.explain import explain_and_log
 
         explain_and_log(pipeline, split, cfg.explain)
+    figures.collect_unless_deferred()
     return metrics
 
 

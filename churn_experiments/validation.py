@@ -51,6 +51,13 @@ def _metric_names(node: dict[str, Any]) -> dict[str, Any]:
     return {**node, "enum": list(names[kind])} if kind else node
 
 
+@functools.cache
+def _validator(group: str) -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema(group))
+
+
 def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
     """Validate one group's resolved values; a ConfigError names ``source``."""
     import jsonschema
@@ -60,9 +67,7 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
         if isinstance(node, DictConfig)
         else node
     )
-    schema = load_schema(group)
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = jsonschema.exceptions.best_match(_validator(group).iter_errors(data))
     if error is not None:
         raise ConfigError(f"{source}: {describe(error, group)}")
     return data  # type: ignore[return-value]

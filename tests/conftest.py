@@ -57,10 +57,18 @@ def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def mlflow_store(
     tmp_path: Path, store_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> str:
-    """A fresh store in ``tmp_path`` (the test's working directory) for one test."""
+    """A fresh store in ``tmp_path`` (the test's working directory) for one test.
+
+    Its default experiment keeps artifacts in ``tmp_path/mlruns``, not where the
+    template was built (the checkout).
+    """
     import mlflow
 
-    shutil.copy(store_template, tmp_path / "mlflow.db")
+    from churn_experiments import store
+
+    store.install_copy(
+        store_template, tmp_path / "mlflow.db", str(tmp_path / "mlruns" / "0")
+    )
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

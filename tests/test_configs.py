@@ -65,6 +65,7 @@ def test_unimportable_target_is_a_config_error():
         build_classifier(cfg.model)
 
 
+@pytest.mark.slow  # a subprocess: the whole app's start-up
 def test_cli_typo_is_one_clear_line_not_a_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "churn_experiments", "+dataset.split.stratfy=true"],
@@ -78,6 +79,7 @@ def test_cli_typo_is_one_clear_line_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # two subprocesses
 def test_help_and_cfg_job_work_without_heavy_imports():
     result = subprocess.run(
         [sys.executable, "-m", "churn_experiments", "--cfg", "job"],

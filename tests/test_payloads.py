@@ -263,6 +263,7 @@ def run_cli(
     )
 
 
+@pytest.mark.slow  # a subprocess per command
 def test_cli_help() -> None:
     done = run_cli("--help")
 
@@ -270,6 +271,7 @@ def test_cli_help() -> None:
     assert "target=local|azureml input=rows.csv" in done.stdout
 
 
+@pytest.mark.slow  # a subprocess per command
 def test_cli_prints_the_predictions(scoring_server: int, tmp_path: Path) -> None:
     ROWS.assign(Target=[0, 1]).to_csv(tmp_path / "rows.csv", index=False)
 
@@ -283,6 +285,7 @@ def test_cli_prints_the_predictions(scoring_server: int, tmp_path: Path) -> None
     assert len(json.loads(done.stdout)) == 2
 
 
+@pytest.mark.slow  # a subprocess per command
 def test_cli_reports_a_bad_input_in_one_line(tmp_path: Path) -> None:
     done = run_cli("target=local", f"input={tmp_path / 'missing.csv'}")
 
@@ -293,6 +296,7 @@ def test_cli_reports_a_bad_input_in_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # a subprocess per command
 def test_cli_target_azureml_fails_in_one_line_without_a_workspace(
     tmp_path: Path,
 ) -> None:

@@ -112,3 +112,21 @@ def test_log_profile_warns_and_can_skip_plots(mlflow_store, caplog):
 def test_a_typo_in_the_profile_settings_is_a_clear_config_error(override, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(compose_config([override]))
+
+
+def test_an_unchanged_dataset_is_profiled_once_per_store(mlflow_store):
+    client = mlflow.MlflowClient()
+    first, second, third = (client.create_run("0").info.run_id for _ in range(3))
+    summary = log_profile(compose_config([]), first)
+    assert log_profile(compose_config([]), second) == summary
+    tags = client.get_run(second).data.tags
+    assert tags["profile_reused_from"] == first
+    assert tags["profile_key"] == client.get_run(first).data.tags["profile_key"]
+    listed = [
+        sorted(a.path for a in client.list_artifacts(run, "profile"))
+        for run in (first, second)
+    ]
+    assert listed[0] == listed[1] and len(listed[0]) == 4
+    assert client.get_run(second).data.metrics == client.get_run(first).data.metrics
+    log_profile(compose_config(["dataset.split.seed=7"]), third)  # another split
+    assert "profile_reused_from" not in client.get_run(third).data.tags

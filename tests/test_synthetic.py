@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from support import compose_config
+from support import CHEAP, compose_config
 
 from churn_experiments.data import load_dataset
 from churn_experiments.errors import ConfigError
@@ -92,7 +92,7 @@ def test_unknown_key_in_synthetic_block_is_rejected_by_the_schema():
 def test_models_learn_the_planted_signal_and_the_run_records_the_generator(
     mlflow_store,
 ):
-    metrics = train(compose_config([*ROWS, "model=gb"]))
+    metrics = train(compose_config([*ROWS, "model=gb", *CHEAP]))
     assert metrics["test_roc_auc"] > 0.7
     run = mlflow.MlflowClient().get_run(metrics["run_id"])
     (dataset_input,) = run.inputs.dataset_inputs

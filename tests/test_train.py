@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from support import compose_config, compose_job, write_broken_model
+from support import CHEAP, compose_config, compose_job, write_broken_model
 
 from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.evaluation import METRIC_NAMES
@@ -61,7 +61,7 @@ def test_logged_model_predicts_like_the_in_memory_pipeline(tutorial_sweep, model
 
 
 def test_same_config_and_seed_give_identical_metrics(tutorial_sweep, mlflow_store):
-    again = train(compose_job(["model=rf"]))
+    again = train(compose_job(["model=rf", *CHEAP]))
     first = mlflow.MlflowClient(tutorial_sweep.tracking_uri).get_run(
         tutorial_sweep.run_ids["rf"]
     )
@@ -86,7 +86,7 @@ def test_sweep_with_a_failing_job_keeps_the_others_and_names_the_failure(
 ):
     write_broken_model(tmp_path / "user_conf")
     monkeypatch.setenv("CHURN_CONFIG_PATH", str(tmp_path / "user_conf"))
-    sweep = run_sweep(["lr", "broken"])
+    sweep = run_sweep(["lr", "broken"], CHEAP)
     runs = mlflow.search_runs(
         experiment_ids=[sweep.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{sweep.parent_run_id}'",

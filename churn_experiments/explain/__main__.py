@@ -22,7 +22,7 @@ from churn_experiments.explain.store import log_explanation
 
 log = logging.getLogger("churn_experiments.explain")
 
-# used when the run predates conf/explain (its config.yaml has no explain group)
+# fills what a run's logged config lacks (it predates conf/explain or explain.agnostic)
 DEFAULT_SETTINGS = Path(__file__).resolve().parents[2] / "conf/explain/default.yaml"
 OPTIONS = {"run_id", "tracking_uri", "explain"}
 
@@ -47,9 +47,10 @@ def reexplain(
     cfg = OmegaConf.create(
         mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config.yaml")
     )
-    if cfg.get("explain") is None:
-        cfg.explain = OmegaConf.load(DEFAULT_SETTINGS)
-    cfg.explain = OmegaConf.merge(cfg.explain, dict(overrides))
+    defaults = OmegaConf.load(DEFAULT_SETTINGS)
+    logged = cfg.get("explain") or {}
+    known = {key: logged[key] for key in logged if key in defaults}  # older runs
+    cfg.explain = OmegaConf.merge(defaults, known, dict(overrides))
     settings = validate_group("explain", cfg.explain, f"explain settings of {run_id}")
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(load_dataset(dataset), dataset)
@@ -84,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "run_id=<id> (required); tracking_uri=<uri> (default: "
             "MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here); explain.<key>=<value>"
             " for any key of conf/explain (explainer, rows_from, max_rows, "
-            "agnostic_max_rows, background_size, seed)"
+            "background_size, seed, agnostic.rows, agnostic.background, "
+            "agnostic.evaluations)"
         ),
     )
     args = parser.parse_args(argv)

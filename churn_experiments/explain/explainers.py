@@ -31,11 +31,9 @@ from churn_experiments.explain.aggregate import aggregate, aggregate_data, colum
 
 log = logging.getLogger(__name__)
 
-# they call the model many times per explained row (kernel: 2^features x background)
+# they cost coalitions x background model evaluations per row (explain.agnostic)
 MODEL_AGNOSTIC = ("permutation", "kernel")
-# Kernel SHAP enumerates every coalition (exact, no JIT warm-up) up to this many
-# features; past it, auto switches to the permutation explainer, which scales better.
-KERNEL_EXACT_MAX_FEATURES = 10
+KERNEL_MIN_ROWS = 10  # auto picks exact kernel SHAP when the budget pays for this many
 
 
 @dataclass(frozen=True)
@@ -97,8 +95,15 @@ def model_output(
     )[0]
 
 
-def choose_explainer(classifier: Any, n_features: int) -> str:
-    """What ``explainer: auto`` picks: tree, linear, or a model-agnostic explainer."""
+def choose_explainer(
+    classifier: Any, n_features: int, budget: Mapping[str, int]
+) -> str:
+    """What ``explainer: auto`` picks: tree, linear, or a model-agnostic explainer.
+
+    Kernel SHAP when the ``explain.agnostic`` budget pays for enumerating every
+    coalition (exact, no JIT warm-up) of at least ``KERNEL_MIN_ROWS`` rows; otherwise
+    the permutation explainer, which spends a sampling budget better.
+    """
     from sklearn.ensemble import (
         ExtraTreesClassifier,
         GradientBoostingClassifier,
@@ -118,7 +123,34 @@ def choose_explainer(classifier: Any, n_features: int) -> str:
         return "tree"
     if _is_linear(classifier):
         return "linear"
-    return "kernel" if n_features <= KERNEL_EXACT_MAX_FEATURES else "permutation"
+    exact = (2**n_features - 2) * budget["background"] * KERNEL_MIN_ROWS
+    return "kernel" if exact <= budget["evaluations"] else "permutation"
+
+
+def agnostic_plan(
+    kind: str, n_features: int, wanted_rows: int, budget: Mapping[str, int]
+) -> tuple[int, int]:
+    """Rows to explain and coalitions per row, within ``budget["evaluations"]``.
+
+    Each coalition costs one model call per background row. Kernel SHAP takes every
+    coalition (``2^n_features - 2``, exact) when one row's worth fits, else it samples
+    like the permutation explainer, which needs at least ``2 * n_features + 1`` per
+    row. Rows are dropped before coalitions go below that.
+    """
+    background, evaluations = budget["background"], budget["evaluations"]
+    exact = 2**n_features - 2
+    minimum = 2 * n_features + 1
+    if kind == "kernel" and exact * background <= evaluations:
+        minimum = exact
+    if minimum * background > evaluations:
+        raise ConfigError(
+            f"explain.agnostic.evaluations: {evaluations} model evaluations cannot "
+            f"explain one row of {n_features} features with {kind} SHAP against "
+            f"{background} background rows; at least {minimum * background}"
+        )
+    rows = max(1, min(wanted_rows, evaluations // (minimum * background)))
+    per_row = evaluations // (rows * background)
+    return rows, min(per_row, exact) if kind == "kernel" else per_row
 
 
 def _is_linear(classifier: Any) -> bool:
@@ -136,35 +168,56 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     """Explain a seeded sample of rows of ``pipeline`` as ``settings`` say.
 
     The output explained is the one of the split's positive label (``split.positive``).
-
     ``settings`` holds the keys of ``conf/explain``: ``explainer``, ``rows_from``,
-    ``max_rows`` (``agnostic_max_rows`` caps it for permutation and kernel SHAP),
-    ``background_size`` and ``seed``. The rows and the background are drawn from
-    separate streams, so changing one size leaves the other sample as it was.
+    ``max_rows``, ``background_size``, ``seed``, and the budget of the model-agnostic
+    explainers, ``agnostic``: at most ``rows`` rows, a ``background`` of that many
+    k-means centroids of the training rows, at most ``evaluations`` model
+    evaluations in all (:func:`agnostic_plan`). The rows and the background are
+    drawn from separate streams, so changing one size leaves the other sample as it
+    was.
     """
     preprocess = pipeline.named_steps["preprocess"]
     classifier = pipeline.named_steps["classifier"]
     names = [str(n) for n in preprocess.get_feature_names_out()]
+    budget = settings["agnostic"]
     kind = settings["explainer"]
     if kind == "auto":
-        kind = choose_explainer(classifier, len(names))
-    max_rows = settings["max_rows"]
+        kind = choose_explainer(classifier, len(names), budget)
+    max_rows, coalitions = settings["max_rows"], None
+    details: dict[str, Any] = {}
     if kind in MODEL_AGNOSTIC:
-        max_rows = min(max_rows, settings["agnostic_max_rows"])
+        wanted = min(max_rows, budget["rows"])
+        max_rows, coalitions = agnostic_plan(kind, len(names), wanted, budget)
     rows_rng, background_rng = (
         np.random.default_rng(stream)
         for stream in np.random.SeedSequence(settings["seed"]).spawn(2)
     )
     source = split.X_train if settings["rows_from"] == "train" else split.X_test
     rows = source.sample(n=min(max_rows, len(source)), random_state=rows_rng)
-    background = split.X_train.sample(
-        n=min(settings["background_size"], len(split.X_train)),
-        random_state=background_rng,
-    )
-    X, X_background = encode(preprocess, rows), encode(preprocess, background)
+    X = encode(preprocess, rows)
     started = time.perf_counter()
+    if kind in MODEL_AGNOSTIC:
+        X_background = summarised(
+            encode(preprocess, split.X_train), budget["background"]
+        )
+        background_size = len(X_background.data)
+        details["budget"] = {
+            "rows": len(X),
+            "background": background_size,
+            "background_summary": "kmeans",
+            "coalitions_per_row": coalitions,
+            "evaluations": len(X) * background_size * coalitions,
+            "max_evaluations": budget["evaluations"],
+        }
+    else:
+        background = split.X_train.sample(
+            n=min(settings["background_size"], len(split.X_train)),
+            random_state=background_rng,
+        )
+        X_background = encode(preprocess, background)
+        background_size = len(X_background)
     values, base_values, output_space = shap_values(
-        classifier, kind, X, X_background, settings["seed"], split.positive
+        classifier, kind, X, X_background, settings["seed"], split.positive, coalitions
     )
     seconds = time.perf_counter() - started
     log.info(
@@ -185,11 +238,21 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
         details={
             "explained_class": _plain(split.positive),
             "rows_from": settings["rows_from"],
-            "background_size": len(X_background),
+            "background_size": background_size,
             "seconds": seconds,
             "rows": [_plain(i) for i in rows.index],  # index labels of the split
+            **details,
         },
     )
+
+
+def summarised(X: np.ndarray, size: int) -> Any:
+    """SHAP's summary of ``X``: ``size`` k-means centroids (``.data``, each feature
+    rounded to a value it takes, so one-hot features stay 0 or 1) weighted by the
+    rows each stands for (``.weights``)."""
+    import shap
+
+    return shap.kmeans(X, min(size, len(X)))
 
 
 def encode(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
@@ -217,7 +280,7 @@ def _toward_positive(
 
 
 def _tree(
-    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, positive: Any
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, *, positive: Any
 ) -> Result:
     """Exact path-dependent Tree SHAP on the trees' raw output (needs no background)."""
     import shap
@@ -242,7 +305,7 @@ def _tree(
 
 
 def _linear(
-    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, positive: Any
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, *, positive: Any
 ) -> Result:
     """Exact linear SHAP of the decision function, features independent."""
     import shap
@@ -269,29 +332,43 @@ def _agnostic_space(classifier: Any) -> str:
 
 
 def _permutation(
-    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, positive: Any
+    classifier: Any,
+    X: np.ndarray,
+    background: Any,
+    seed: int,
+    *,
+    positive: Any,
+    coalitions: int,
 ) -> Result:
-    """Antithetic permutation sampling against a sampled background."""
+    """Antithetic permutation sampling, ``coalitions`` masked rows per explained row,
+    against the background centroids (unweighted: SHAP's masker takes no weights)."""
     import shap
 
     space = _agnostic_space(classifier)
+    data = getattr(background, "data", background)  # a k-means summary, or rows
     explainer = shap.PermutationExplainer(
         lambda rows: model_output(classifier, rows, space, positive),
-        shap.maskers.Independent(background, max_samples=len(background)),
+        shap.maskers.Independent(data, max_samples=len(data)),
         seed=seed,
     )
-    result = explainer(X, silent=True)
+    result = explainer(X, max_evals=coalitions, silent=True)
     return result.values, result.base_values, space
 
 
 def _kernel(
-    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, positive: Any
+    classifier: Any,
+    X: np.ndarray,
+    background: Any,
+    seed: int,
+    *,
+    positive: Any,
+    coalitions: int,
 ) -> Result:
-    """Kernel SHAP against a sampled background.
+    """Kernel SHAP against the weighted background centroids.
 
-    Up to ``KERNEL_EXACT_MAX_FEATURES`` features it evaluates every coalition, so the
-    values are exact and ``seed`` is not needed; past that it samples coalitions with
-    NumPy's global random state (shap takes no seed here).
+    With all ``2^features - 2`` coalitions the values are exact and ``seed`` is not
+    needed; with fewer it samples ``coalitions`` of them with NumPy's global random
+    state (shap takes no seed).
     """
     import shap
 
@@ -303,27 +380,36 @@ def _kernel(
     level = shap_log.level
     shap_log.setLevel(logging.WARNING)  # it logs each row's internals at INFO
     try:
-        result = explainer(X, silent=True)
+        values = explainer.shap_values(
+            X, nsamples=coalitions, l1_reg=False, silent=True
+        )
     finally:
         shap_log.setLevel(level)
-    return result.values, result.base_values, space
+    return np.asarray(values), np.asarray(explainer.expected_value), space
 
 
 def shap_values(
     classifier: Any,
     kind: str,
     X: np.ndarray,
-    background: np.ndarray,
+    background: Any,
     seed: int,
     positive: Any,
+    coalitions: int | None = None,
 ) -> Result:
     """SHAP values, base values and output space of encoded rows ``X``.
 
     ``kind`` is tree, linear, permutation or kernel (see :func:`choose_explainer`);
-    ``background`` holds encoded training rows (unused by Tree SHAP). The output
-    explained is the ``positive`` label's (higher: more likely positive).
+    ``background`` holds encoded training rows (unused by Tree SHAP) or, for
+    permutation and kernel SHAP, their k-means summary; ``coalitions`` per row is
+    the budget of those two (:func:`agnostic_plan`). The output explained is the
+    ``positive`` label's (higher: more likely positive).
     """
-    return _RUNNERS[kind](classifier, X, background, seed, positive)
+    if kind in MODEL_AGNOSTIC:
+        return _RUNNERS[kind](
+            classifier, X, background, seed, positive=positive, coalitions=coalitions
+        )
+    return _RUNNERS[kind](classifier, X, background, seed, positive=positive)
 
 
 _RUNNERS = {

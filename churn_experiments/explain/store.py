@@ -15,6 +15,7 @@ from churn_experiments.explain.explainers import Explanation
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import RunTag
 
 ARTIFACT_DIR = "explanations"
 METRIC_PREFIX = "shap_"
@@ -34,18 +35,24 @@ def log_explanation(
     ``data.npy`` (rows x encoded features), ``feature_names.json``, ``columns.json``
     (original column -> encoded features), ``summary.json`` (explainer, output space,
     mean |SHAP| per feature and per column) and the PNGs of
-    :func:`~churn_experiments.explain.plots.explanation_figures`. Metrics
+    :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
+    feature and per column (drawn by :mod:`churn_experiments.figures`'s worker).
+    Metrics
     ``shap_<column>`` hold the mean |SHAP| per original column; tags
-    ``shap_explainer`` and ``shap_output_space`` say how it was computed.
+    ``shap_explainer`` and ``shap_output_space`` say how it was computed, and
+    ``shap_budget`` the budget of a model-agnostic explainer (``explain.agnostic``).
     """
-    import matplotlib.pyplot as plt
     import mlflow
     from mlflow.entities import Metric, RunTag
 
+    from churn_experiments import figures
     from churn_experiments.explain.plots import explanation_figures
 
     client = client or mlflow.MlflowClient()
-    by_column = explanation.by_column().mean_abs()
+    per_column = explanation.by_column()
+    by_column = per_column.mean_abs()
+    for shown, suffix in ((explanation, ""), (per_column, "_by_column")):  # drawn now
+        figures.submit(run_id, ARTIFACT_DIR, explanation_figures, shown, suffix)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         np.save(folder / "base_values.npy", explanation.base_values)
@@ -63,9 +70,6 @@ def log_explanation(
                 **explanation.details,
             },
         )
-        for name, figure in explanation_figures(explanation).items():
-            figure.savefig(folder / name)
-            plt.close(figure)
         client.log_artifacts(run_id, tmp, ARTIFACT_DIR)
     now = int(time.time() * 1000)
     client.log_batch(
@@ -78,8 +82,28 @@ def log_explanation(
         tags=[
             RunTag("shap_explainer", explanation.explainer),
             RunTag("shap_output_space", explanation.output_space),
+            *budget_tag(explanation.details.get("budget")),
         ],
     )
+    figures.collect_unless_deferred()
+
+
+def budget_tag(budget: dict[str, Any] | None) -> list[RunTag]:
+    """``shap_budget``, e.g. ``rows=23 background=10 (kmeans) coalitions=126 per
+    row, 28980 of 30000 evaluations``."""
+    from mlflow.entities import RunTag
+
+    if not budget:
+        return []
+    return [
+        RunTag(
+            "shap_budget",
+            f"rows={budget['rows']} background={budget['background']} "
+            f"({budget['background_summary']}) coalitions="
+            f"{budget['coalitions_per_row']} per row, {budget['evaluations']} of "
+            f"{budget['max_evaluations']} evaluations",
+        )
+    ]
 
 
 def _write_json(path: Path, content: Any) -> None:

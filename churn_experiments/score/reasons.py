@@ -1,7 +1,7 @@
 """Why a customer scores high: the columns whose SHAP values push the score up most.
 
 Reuses :mod:`churn_experiments.explain`: Tree or Linear SHAP where the classifier
-allows, permutation or kernel SHAP otherwise (within ``agnostic_max_rows``), with
+allows, permutation or kernel SHAP otherwise (within ``explain.agnostic``), with
 one-hot features summed back into the user's columns.
 """
 
@@ -16,9 +16,11 @@ import pandas as pd
 from churn_experiments.explain.aggregate import aggregate, column_groups
 from churn_experiments.explain.explainers import (
     MODEL_AGNOSTIC,
+    agnostic_plan,
     choose_explainer,
     encode,
     shap_values,
+    summarised,
 )
 
 
@@ -35,8 +37,9 @@ class ReasonFinder:
     """The top ``count`` columns by positive SHAP value, for encoded rows.
 
     ``settings`` are ``conf/explain``'s keys (``explainer``, ``background_size``,
-    ``seed``); ``background`` holds raw training rows, needed by every explainer but
-    Tree SHAP.
+    ``seed``, ``agnostic``); ``background`` holds raw training rows, needed by every
+    explainer but Tree SHAP (permutation and kernel SHAP get their k-means summary
+    and the coalitions per row that ``explain.agnostic`` allows).
     """
 
     def __init__(
@@ -56,14 +59,23 @@ class ReasonFinder:
         self.groups = column_groups(preprocess)
         self.columns = np.array(list(self.groups), dtype=object)
         kind = settings["explainer"]
+        budget = settings["agnostic"]
         self.kind = (
-            choose_explainer(self.classifier, len(self.feature_names))
+            choose_explainer(self.classifier, len(self.feature_names), budget)
             if kind == "auto"
             else kind
         )
+        self.coalitions = None
         self.training_rows = background  # as given: Ray actors rebuild from it
-        self.background = np.empty((0, len(self.feature_names)))
-        if background is not None:
+        self.background: Any = np.empty((0, len(self.feature_names)))
+        if background is not None and self.agnostic:
+            self.background = summarised(
+                encode(preprocess, background), budget["background"]
+            )
+            self.coalitions = agnostic_plan(
+                self.kind, len(self.feature_names), budget["rows"], budget
+            )[1]
+        elif background is not None:
             sample = background.sample(
                 n=min(settings["background_size"], len(background)),
                 random_state=self.seed,
@@ -92,6 +104,7 @@ class ReasonFinder:
             self.background,
             self.seed,
             self.positive,
+            self.coalitions,
         )
         by_column = aggregate(values, self.feature_names, self.groups)
         order = np.argsort(-by_column, axis=1, kind="stable")[:, : self.count]

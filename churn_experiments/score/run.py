@@ -161,12 +161,12 @@ def _reason_finder(
             f"reasons by {finder.kind} SHAP need training rows as a background, and"
             f" the model's run has no reference.json: retrain it, or drop reasons="
         )
-    budget = settings.explain["agnostic_max_rows"]
+    budget = settings.explain["agnostic"]["rows"]
     if finder.agnostic and total_rows > budget:
         raise ScoreError(
             f"reasons for {type(finder.classifier).__name__} need {finder.kind} SHAP"
             f" (it calls the model per row); {total_rows} rows exceed"
-            f" explain.agnostic_max_rows={budget}: raise it or drop reasons="
+            f" explain.agnostic.rows={budget}: raise it or drop reasons="
         )
     return finder
 

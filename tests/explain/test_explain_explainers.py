@@ -8,7 +8,7 @@ from explain_helpers import COLUMNS, MODEL_FILES, fit
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain
-from churn_experiments.explain.explainers import model_output
+from churn_experiments.explain.explainers import agnostic_plan, model_output
 
 HIST_GB = (
     "model=gb",
@@ -29,7 +29,12 @@ AUTO = [
     ),
     pytest.param(HIST_GB, "tree", "log_odds", id="hist_gb"),
     pytest.param(("model=lr",), "linear", "log_odds", id="lr"),
-    pytest.param(("model=svc",), "kernel", "decision_function", id="svc"),
+    pytest.param(
+        ("model=svc", "explain.agnostic.evaluations=60000"),  # exact for 40 rows
+        "kernel",
+        "decision_function",
+        id="svc",
+    ),
 ]
 
 
@@ -103,10 +108,26 @@ def test_rows_are_a_seeded_sample_of_the_chosen_split_bounded_by_max_rows():
 
 def test_model_agnostic_explainers_explain_fewer_rows():
     pipeline, split, settings = fit("model=svc")
-    settings = {**settings, "max_rows": 30, "agnostic_max_rows": 12}
+    settings = {**settings, "max_rows": 30, "agnostic": {**settings["agnostic"]}}
+    settings["agnostic"]["rows"] = 12
     assert len(explain(pipeline, split, settings).values) == 12
     pipeline, split, _ = fit("model=rf")
     assert len(explain(pipeline, split, settings).values) == 30
+
+
+def test_too_small_an_evaluation_budget_for_permutation_shap_says_so():
+    pipeline, split, settings = fit("model=svc")
+    settings = {**settings, "explainer": "permutation", "agnostic": {}}
+    settings["agnostic"] = {"rows": 5, "background": 5, "evaluations": 10}
+    with pytest.raises(ConfigError, match="against 5 background rows; at least 75"):
+        explain(pipeline, split, settings)
+
+
+def test_the_agnostic_budget_drops_rows_before_coalitions():
+    budget = {"rows": 100, "background": 10, "evaluations": 30000}
+    assert agnostic_plan("kernel", 7, 100, budget) == (23, 126)  # exact, 23 rows
+    assert agnostic_plan("permutation", 30, 100, budget) == (49, 61)
+    assert agnostic_plan("permutation", 30, 20, budget) == (20, 150)
 
 
 def test_by_column_keeps_the_total_and_ranks_columns():

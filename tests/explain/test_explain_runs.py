@@ -11,6 +11,7 @@ from support import compose_config
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain_and_log, load
 from churn_experiments.explain.__main__ import main
+from churn_experiments.explain.explainers import agnostic_plan
 from churn_experiments.train import train
 from churn_experiments.validation import validate_config
 
@@ -27,6 +28,7 @@ FILES = {
     "beeswarm_by_column.png",
 }
 EXPLAINERS = {"lr": "linear", "rf": "tree", "svc": "kernel", "gb": "tree"}
+AGNOSTIC = {"rows": 100, "background": 10, "evaluations": 30000}  # conf/explain
 
 
 @pytest.mark.parametrize("model", EXPLAINERS)
@@ -38,6 +40,14 @@ def test_each_sweep_run_records_its_explanation(tutorial_sweep, model):
     run = client.get_run(run_id)
     assert run.data.tags["shap_explainer"] == EXPLAINERS[model]
     assert run.data.tags["shap_output_space"]
+    if EXPLAINERS[model] == "kernel":  # model-agnostic: its budget is on the run
+        rows, coalitions = agnostic_plan("kernel", 7, 100, AGNOSTIC)
+        assert run.data.tags["shap_budget"] == (
+            f"rows={rows} background=10 (kmeans) coalitions={coalitions} per row, "
+            f"{rows * 10 * coalitions} of 30000 evaluations"
+        )
+    else:
+        assert "shap_budget" not in run.data.tags
     assert {f"shap_{column}" for column in COLUMNS} <= set(run.data.metrics)
 
 

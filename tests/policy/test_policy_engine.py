@@ -10,6 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from mlflow.exceptions import MlflowException
 from policy_helpers import MODEL, make_policy, only_run, snapshot
+from support import CHEAP
 
 from churn_experiments.policy import (
     PolicyError,
@@ -293,7 +294,7 @@ def test_missing_holder_model_gives_a_clear_error(store, client) -> None:
 
 
 def test_sweep_callback_applies_the_policy(run_sweep, tmp_path) -> None:
-    sweep = run_sweep(["gb"], ["policy=best_f1"])
+    sweep = run_sweep(["gb"], ["policy=best_f1", *CHEAP])
     client = mlflow.MlflowClient(sweep.tracking_uri)
     champion = client.get_model_version_by_alias(MODEL, "champion")
     assert champion.run_id == sweep.run_ids["gb"]

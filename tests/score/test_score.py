@@ -135,7 +135,7 @@ def test_parquet_in_and_out_with_reasons_agree_with_explain(
             "explainer": "auto",
             "rows_from": "train",
             "max_rows": len(rows),
-            "agnostic_max_rows": 1,
+            "agnostic": {"rows": 1, "background": 1, "evaluations": 1},
             "background_size": 1,
             "seed": 0,
         },
@@ -241,7 +241,7 @@ def test_clear_errors_before_anything_is_written(
         score(
             settings(source, tmp_path / "scores.csv", model_uri="models:/nope@champion")
         )
-    with pytest.raises(ScoreError, match="agnostic_max_rows=100"):
+    with pytest.raises(ScoreError, match="agnostic.rows=100"):
         score(
             settings(
                 source,

@@ -125,13 +125,12 @@ def travel() -> tuple:
 
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(load_dataset(dataset), dataset)
-    columns = [c for c in dataset["columns"] if c != dataset["target"]["column"]]
-    return cfg, split, columns
+    return cfg, split, dataset
 
 
 def test_cv_scores_every_metric_on_the_training_split(travel: tuple) -> None:
-    cfg, split, columns = travel
-    pipeline = build_pipeline(cfg.features, cfg.model, columns)
+    cfg, split, dataset = travel
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
     scores = cv_scores(pipeline, split, folds=3, seed=124)
     assert set(scores) == {cv_name(s, stat) for s in SCORES for stat in ("mean", "std")}
     assert 0.3 < scores["cv_test_f1_mean"] < 0.9
@@ -146,13 +145,13 @@ def test_pruner_stops_a_clearly_worse_trial_after_its_first_fold(
 ) -> None:
     from omegaconf import OmegaConf
 
-    cfg, split, columns = travel
+    cfg, split, dataset = travel
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
     pruner = {"_target_": "optuna.pruners.MedianPruner", "n_startup_trials": 1}
     good = study.ask()
     reporter = Trial("s", storage, good.number, pruner).fold_reporter("cv_test_f1_mean")
-    pipeline = build_pipeline(cfg.features, cfg.model, columns)
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
     good_scores = cv_scores(pipeline, split, 3, 124, on_fold=reporter)
     study.tell(good, good_scores["cv_test_f1_mean"])
 
@@ -161,7 +160,7 @@ def test_pruner_stops_a_clearly_worse_trial_after_its_first_fold(
     reporter = Trial("s", storage, bad.number, pruner).fold_reporter("cv_test_f1_mean")
     with pytest.raises(optuna.TrialPruned, match=r"after 1 fold\(s\)"):
         cv_scores(
-            build_pipeline(cfg.features, model, columns),
+            build_pipeline(cfg.features, model, dataset),
             split,
             3,
             124,

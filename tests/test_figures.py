@@ -1,0 +1,27 @@
+"""Figures drawn in the worker process land on their run; a failure loses nothing."""
+
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from churn_experiments import figures, leaderboard
+
+
+def test_figures_are_drawn_in_the_worker_and_a_failure_is_tagged(mlflow_store):
+    client = mlflow.MlflowClient()
+    run_id = client.create_run("0").info.run_id
+    table = pd.DataFrame({"model": ["lr", "rf"], "test_f1": [0.27, 0.64]})
+    figures.submit(run_id, "charts", operator.truediv, 1, 0)  # raises in the worker
+    figures.submit(run_id, "charts", leaderboard.figures, table, "test_f1")
+    figures.collect()
+    listed = [a.path for a in client.list_artifacts(run_id, "charts")]
+    assert listed == ["charts/leaderboard.png"]
+    png = client.download_artifacts(run_id, "charts/leaderboard.png")
+    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get_run(run_id).data.tags["figures_error"] == (
+        "charts: division by zero"
+    )
