@@ -109,11 +109,15 @@ def _post_local(
 
 
 def _refusal(response: Any) -> str:
-    """What a refusal says: the ``message`` of a JSON error body, else its text."""
+    """What a refusal says, on one line: a JSON error body's ``message`` (without
+    MLflow's ``Failed to predict data`` prefix), else the body's text."""
+    from churn_experiments.scoring_app import strip_mlflow_prefix
+
     try:
-        return str(response.json()["message"])
+        message = strip_mlflow_prefix(str(response.json()["message"]))
     except (ValueError, KeyError, TypeError):
-        return response.text[:500]
+        message = response.text[:500]
+    return " ".join(message.split())
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")

@@ -47,6 +47,7 @@ class MlflowSweepCallback(Callback):
         from churn_experiments.checks import check_config
 
         HydraConfig.instance().set_config(config)  # lets errors name their files
+        tracking.check_server(config.tracking)
         check_config(config)  # before the store: a mistake leaves no run behind
         search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)

@@ -39,12 +39,27 @@ def configure(tracking: Mapping[str, Any]) -> str:
     """
     from churn_experiments import store
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking["uri"]
+    uri = tracking_uri(tracking)
     store.prepare(uri)
     import mlflow  # after the check: importing it takes seconds
 
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+def tracking_uri(tracking: Mapping[str, Any]) -> str:
+    """The store's URI: ``MLFLOW_TRACKING_URI``, else the config's ``uri``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or tracking["uri"]
+
+
+def check_server(tracking: Mapping[str, Any]) -> None:
+    """Fail in seconds, with one line, when a tracking server or database is down.
+
+    Run first: the rest of a config may depend on where the store is.
+    """
+    from churn_experiments import store
+
+    store.check_reachable(tracking_uri(tracking))
 
 
 def ensure_experiment(

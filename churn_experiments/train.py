@@ -46,6 +46,7 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     context = tracking.sweep_context()
     in_sweep = bool(context["parent_run_id"])
     if not in_sweep:
+        tracking.check_server(cfg.tracking)
         check_config(cfg)
     tracking.configure(cfg.tracking)
     import mlflow
