@@ -61,7 +61,7 @@ def job_seconds(store: Path) -> dict[str, tuple[float, float]]:
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{store}")
-    experiment = client.get_experiment_by_name("customer_churn_prediction")
+    experiment = client.get_experiment_by_name("travel_churn_synthetic")  # its own
     runs = client.search_runs(
         [experiment.experiment_id], "tags.mlflow.parentRunId LIKE '%'"
     )

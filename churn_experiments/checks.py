@@ -32,10 +32,10 @@ def check_config(cfg: DictConfig, data: bool = True) -> None:
         from churn_experiments.policy.spec import load_policies
 
         load_policies(cfg.policy)
-    if data:
-        from churn_experiments.data import load_dataset
+    if data:  # the file, then the target's classes and the split (see .target)
+        from churn_experiments.data import load_dataset, split_dataset
 
-        load_dataset(dataset)
+        split_dataset(load_dataset(dataset), dataset)
     from churn_experiments.pipeline import build_classifier
 
     build_classifier(cfg.model, config_source("model"))

@@ -58,7 +58,13 @@ def target_arguments(
 
 
 def read_target(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
-    """A target's YAML with ``key=value`` overrides applied (not validated yet)."""
+    """A target's YAML with ``key=value`` overrides applied (not validated yet).
+
+    Its ``${dataset_model:}`` interpolations resolve (see :mod:`.naming`).
+    """
+    from churn_experiments.naming import register_resolver
+
+    register_resolver()
     if not Path(path).is_file():
         raise ConfigError(
             f"{path} does not exist: pass --config FILE or --config-dir DIR"

@@ -19,7 +19,6 @@ FoldReporter = Callable[[int, Mapping[str, float]], None]
 def cv_scores(
     pipeline: Any,
     split: Split,
-    positive: Any,
     folds: int,
     seed: int,
     group_duplicates: bool = False,
@@ -49,9 +48,13 @@ def cv_scores(
     for fold, (fit_rows, held_rows) in enumerate(splitter.split(X, y, groups)):
         model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
         held = Split(
-            X.iloc[fit_rows], X.iloc[held_rows], y.iloc[fit_rows], y.iloc[held_rows]
+            X.iloc[fit_rows],
+            X.iloc[held_rows],
+            y.iloc[fit_rows],
+            y.iloc[held_rows],
+            split.positive,
         )
-        per_fold.append(score(model, held, positive))
+        per_fold.append(score(model, held))
         if on_fold is not None:
             on_fold(
                 fold, {k: float(np.mean([s[k] for s in per_fold])) for k in per_fold[0]}

@@ -21,12 +21,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Split:
-    """A train/test split of features and target."""
+    """A train/test split of features and target.
+
+    ``positive`` is the label the model learns as positive: the dataset's
+    ``target.positive``, or ``True`` for a binarised target (see :mod:`.target`).
+    """
 
     X_train: pd.DataFrame
     X_test: pd.DataFrame
     y_train: pd.Series
     y_test: pd.Series
+    positive: Any
 
 
 def resolve_csv_path(dataset: Mapping[str, Any]) -> Path:
@@ -184,26 +189,39 @@ def split_dataset(frame: pd.DataFrame, dataset: Mapping[str, Any]) -> Split:
 
     ``strategy: random`` is scikit-learn's ``train_test_split``; ``strategy:
     group_duplicates`` keeps identical rows on one side so none leaks into the test set.
+    The target is checked first and learnt as :func:`target.model_labels` says; a
+    split whose training or test part lacks a class is refused, naming the counts.
     """
+    from churn_experiments import target as target_spec
+
+    target = dataset["target"]
+    target_spec.check_classes(
+        frame[target["column"]], target, f"dataset '{dataset['name']}'"
+    )
+    split = dataset["split"]
+    X = frame[feature_columns(dataset)]
+    y = target_spec.model_labels(frame[target["column"]], target)
+    X_train, X_test, y_train, y_test = _split_rows(X, y, split)
+    target_spec.check_split(y_train, y_test, target, bool(split.get("stratify")))
+    return Split(X_train, X_test, y_train, y_test, target_spec.model_positive(target))
+
+
+def _split_rows(
+    X: pd.DataFrame, y: pd.Series, split: Mapping[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-    target = dataset["target"]["column"]
-    split = dataset["split"]
-    X, y = frame[feature_columns(dataset)], frame[target]
     if split.get("strategy", "random") == "group_duplicates":
-        groups = pd.util.hash_pandas_object(X.assign(**{target: y}), index=False)
+        groups = pd.util.hash_pandas_object(X.assign(**{y.name: y}), index=False)
         splitter = GroupShuffleSplit(
             n_splits=1, test_size=split["test_size"], random_state=split["seed"]
         )
         train_idx, test_idx = next(splitter.split(X, y, groups=groups))
-        return Split(
-            X.iloc[train_idx], X.iloc[test_idx], y.iloc[train_idx], y.iloc[test_idx]
-        )
-    X_train, X_test, y_train, y_test = train_test_split(
+        return X.iloc[train_idx], X.iloc[test_idx], y.iloc[train_idx], y.iloc[test_idx]
+    return train_test_split(
         X,
         y,
         test_size=split["test_size"],
         random_state=split["seed"],
         stratify=y if split.get("stratify") else None,
     )
-    return Split(X_train, X_test, y_train, y_test)

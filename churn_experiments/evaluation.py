@@ -8,21 +8,43 @@ from typing import Any
 import numpy as np
 
 from churn_experiments.data import Split
+from churn_experiments.errors import ConfigError
 from churn_experiments.metric_names import SCORES
 
 METRIC_NAMES = SCORES  # what score() returns
 
 
-def positive_scores(pipeline: Any, X: Any) -> tuple[np.ndarray, bool]:
-    """Scores for the positive class: probabilities when the model has them.
+def positive_column(classes: Any, positive: Any) -> int:
+    """Where ``positive`` sits in a fitted classifier's ``classes_``.
 
-    Returns the scores and whether they are probabilities. A model without
-    ``predict_proba`` (an SVC with ``probability: false``) falls back to its
-    ``decision_function``, which ranks rows just as well for ROC AUC.
+    Raises :class:`ConfigError` naming the classes when the model never saw the label.
     """
-    if hasattr(pipeline, "predict_proba"):
-        return pipeline.predict_proba(X)[:, 1], True
-    return pipeline.decision_function(X), False
+    labels = np.asarray(classes).tolist()
+    if positive not in labels:
+        raise ConfigError(
+            f"dataset.target.positive: the model's classes are {labels}, not "
+            f"{positive!r}; it was trained on another target"
+        )
+    return labels.index(positive)
+
+
+def positive_scores(
+    model: Any, X: Any, positive: Any, probabilities: bool = True
+) -> tuple[np.ndarray, bool]:
+    """Scores for the ``positive`` label: higher means more likely positive.
+
+    ``model`` is a fitted classifier or pipeline. Probabilities are taken from the
+    column of ``classes_`` that holds ``positive``. A model without ``predict_proba``
+    (an SVC with ``probability: false``), or a call with ``probabilities=False``,
+    gets its ``decision_function``, negated when ``positive`` is ``classes_[0]``.
+    Returns the scores and whether they are probabilities. Every consumer (metrics,
+    plots, policy comparisons, SHAP) reads positive-class scores through this function.
+    """
+    column = positive_column(model.classes_, positive)
+    if probabilities and hasattr(model, "predict_proba"):
+        return model.predict_proba(X)[:, column], True
+    scores = model.decision_function(X)
+    return (scores if column == 1 else -scores), False
 
 
 @dataclass(frozen=True)
@@ -37,7 +59,7 @@ class Predictions:
 
 def predict(pipeline: Any, split: Split) -> Predictions:
     """Labels on both splits and positive-class scores on the test split."""
-    scores, are_probabilities = positive_scores(pipeline, split.X_test)
+    scores, are_probabilities = positive_scores(pipeline, split.X_test, split.positive)
     return Predictions(
         train_labels=np.asarray(pipeline.predict(split.X_train)),
         test_labels=np.asarray(pipeline.predict(split.X_test)),
@@ -46,20 +68,19 @@ def predict(pipeline: Any, split: Split) -> Predictions:
     )
 
 
-def score(pipeline: Any, split: Split, positive: Any = 1) -> dict[str, float]:
+def score(pipeline: Any, split: Split) -> dict[str, float]:
     """The test metrics of ``pipeline`` (and train accuracy) on ``split``."""
-    return score_predictions(predict(pipeline, split), split, positive)
+    return score_predictions(predict(pipeline, split), split)
 
 
-def score_predictions(
-    predictions: Predictions, split: Split, positive: Any = 1
-) -> dict[str, float]:
+def score_predictions(predictions: Predictions, split: Split) -> dict[str, float]:
     """The test metrics (and train accuracy) of ``predictions`` made on ``split``.
 
     ``test_log_loss`` needs probabilities, so it is left out for a model that has none.
     """
     from sklearn import metrics
 
+    positive = split.positive
     predicted, scores = predictions.test_labels, predictions.test_scores
     truth = split.y_test == positive
     result = {
@@ -82,7 +103,7 @@ def score_predictions(
 
 
 def evaluation_figures(
-    truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray, positive: Any = 1
+    truth: np.ndarray, predicted: np.ndarray, scores: np.ndarray, positive: Any
 ) -> dict[str, Any]:
     """Confusion matrix, ROC and precision-recall figures drawn by scikit-learn.
 

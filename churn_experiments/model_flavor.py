@@ -94,9 +94,14 @@ def contract_model(model: Any) -> ContractModel | None:
     return implementation if isinstance(implementation, ContractModel) else None
 
 
+def read_contract(path: str) -> dict[str, Any] | None:
+    """The data contract saved in the model directory ``path`` (None if it has none)."""
+    file = Path(path, CONTRACT_FILE)
+    return json.loads(file.read_text()) if file.exists() else None
+
+
 def _load_pyfunc(path: str) -> ContractModel:
     """Called by ``mlflow.pyfunc.load_model`` with the model's directory."""
     import mlflow
 
-    contract = json.loads(Path(path, CONTRACT_FILE).read_text())
-    return ContractModel(mlflow.sklearn.load_model(path), contract)
+    return ContractModel(mlflow.sklearn.load_model(path), read_contract(path))

@@ -46,6 +46,9 @@ def predict(
     ``deployment_name`` and ``client`` (an MLClient, built from the environment when
     None) apply to the azureml target; ``timeout`` to the local one.
     """
+    from churn_experiments.naming import register_resolver
+
+    register_resolver()
     target = (
         OmegaConf.to_container(target_cfg, resolve=True)
         if isinstance(target_cfg, DictConfig)

@@ -4,10 +4,11 @@ roll an alias back.
     python -m churn_experiments.promote policy=best_f1 [--dry-run] [--sweep RUN_ID]
     python -m churn_experiments.promote history [--alias champion] [--limit 20]
     python -m churn_experiments.promote rollback --alias champion [--dry-run]
-    python -m churn_experiments.promote unlock [--model churn_prediction_model]
+    python -m churn_experiments.promote unlock [--model NAME]
 
 Anything of the form ``key=value`` is a Hydra override of ``conf/config.yaml``
-(``policy=[best_f1,best_recall]``, ``tracking=server``, ``experiment_name=...``).
+(``policy=[best_f1,best_recall]``, ``tracking=server``, ``dataset=...``): the
+policies' candidates and registered model are the dataset's (``conf/config.yaml``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from churn_experiments.errors import ChurnExperimentsError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 COMMANDS = ("apply", "history", "rollback", "unlock")
-DEFAULT_MODEL = "churn_prediction_model"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,8 +84,7 @@ def parser() -> argparse.ArgumentParser:
     for command in (rollback, unlock):
         command.add_argument(
             "--model",
-            default=DEFAULT_MODEL,
-            help="the registered model (default: %(default)s)",
+            help="the registered model (default: the dataset's, see conf/config.yaml)",
         )
     for command in (apply, history, rollback, unlock):
         command.add_argument(
@@ -134,14 +133,16 @@ def run(argv: Sequence[str]) -> int:
 
         from churn_experiments.policy import registry
 
-        print(registry.unlock(mlflow.MlflowClient(), args.model))
+        model = args.model or cfg.registered_model
+        print(registry.unlock(mlflow.MlflowClient(), model))
         return 0
     if args.command == "apply" and cfg.get("policy") is None:
         parser().error("select a policy: policy=best_f1 or 'policy=[a,b]'")
     if args.dry_run:
         print("DRY RUN: nothing is changed or recorded.\n")
     if args.command == "rollback":
-        decision = ledger.rollback(args.model, args.alias, dry_run=args.dry_run)
+        model = args.model or cfg.registered_model
+        decision = ledger.rollback(model, args.alias, dry_run=args.dry_run)
         print(plan.render(decision))
         return 0
     from churn_experiments.policy.spec import load_policies

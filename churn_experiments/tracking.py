@@ -187,12 +187,14 @@ def model_signature(dataset: Mapping[str, Any]) -> Any:
     """The MLflow signature from the declared columns: raw inputs in, a label out.
 
     A nullable column is optional (``required: false``); a nullable int is declared
-    ``double``, the type a column with gaps has in pandas.
+    ``double``, the type a column with gaps has in pandas. The label's type is the
+    target column's (``string`` for a text target such as Yes/No), ``boolean`` for a
+    binarised target.
     """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    from churn_experiments.columns import contract
+    from churn_experiments.columns import contract, typed_specs
 
     inputs = [
         ColSpec(
@@ -204,7 +206,13 @@ def model_signature(dataset: Mapping[str, Any]) -> Any:
         )
         for name, spec in contract(dataset).items()
     ]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("long")]))
+    (target,) = typed_specs(dataset, ("target",)).values()
+    output = (
+        "boolean"
+        if dataset["target"].get("binarize")
+        else SIGNATURE_TYPES[target["dtype"]]
+    )
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec(output)]))
 
 
 def dataset_record(frame: Any, dataset: Mapping[str, Any]) -> Any:

@@ -118,9 +118,8 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
     metrics["fit_seconds"] = time.perf_counter() - started
-    positive = dataset["target"]["positive"]
     predictions = evaluation.predict(pipeline, split)
-    metrics |= evaluation.score_predictions(predictions, split, positive)
+    metrics |= evaluation.score_predictions(predictions, split)
     mlflow.log_metrics(metrics)
     run_id = mlflow.active_run().info.run_id
     figures.submit(
@@ -130,7 +129,7 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
         split.y_test.to_numpy(),
         predictions.test_labels,
         predictions.test_scores,
-        positive,
+        split.positive,
     )
     contract = input_contract(dataset)
     tracking.log_pipeline(
@@ -160,7 +159,6 @@ def _cross_validate(
     return cv_scores(
         pipeline,
         split,
-        dataset["target"]["positive"],
         folds,
         cfg.seed,
         group_duplicates=dataset["split"].get("strategy") == "group_duplicates",

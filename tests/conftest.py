@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import DATA_DIR, DATA_FILE, MODELS, Sweep, run_sweep_in_process
+from support import (
+    DATA_DIR,
+    DATA_FILE,
+    FIXTURES,
+    MODELS,
+    Sweep,
+    run_sweep_in_process,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -100,3 +107,15 @@ def tutorial_sweep(
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = saved_uri
+
+
+@pytest.fixture
+def user_conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user's config folder (a copy of ``tests/data/conf``) on the search path.
+
+    Its dataset files read the fixture CSVs of ``tests/data``.
+    """
+    folder = shutil.copytree(FIXTURES / "conf", tmp_path / "user_conf")
+    monkeypatch.setenv("CHURN_CONFIG_PATH", str(folder))
+    monkeypatch.setenv("CHURN_FIXTURES", str(FIXTURES))
+    return folder

@@ -20,6 +20,7 @@ DATA_DIR = Path(
     os.environ.get("CHURN_DATA_DIR", PROJECT.parent / "shared" / "data")
 ).resolve()
 DATA_FILE = DATA_DIR / "Customertravel.csv"
+FIXTURES = Path(__file__).resolve().parent / "data"  # small CSVs, a user conf folder
 MODELS = ("lr", "rf", "svc", "gb")
 
 

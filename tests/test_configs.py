@@ -89,7 +89,7 @@ def test_help_and_cfg_job_work_without_heavy_imports():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "experiment_name: customer_churn_prediction" in result.stdout
+    assert "experiment: customer_churn_prediction" in result.stdout
     help_text = subprocess.run(
         [sys.executable, "-m", "churn_experiments", "--help"],
         cwd=PROJECT,

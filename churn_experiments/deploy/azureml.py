@@ -358,6 +358,9 @@ def _require(module: str) -> ModuleType:
 
 def _as_dict(cfg: Config) -> dict[str, Any]:
     if isinstance(cfg, DictConfig):
+        from churn_experiments.naming import register_resolver
+
+        register_resolver()
         return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
     return dict(cfg)
 

@@ -1,7 +1,8 @@
 """Choose a SHAP explainer for a fitted pipeline's classifier and run it.
 
 The classifier is explained on the encoded features the preprocessing step hands it.
-Which output is explained (``output_space``):
+Which output is explained (``output_space``), always oriented toward the dataset's
+positive label (:func:`churn_experiments.evaluation.positive_scores`):
 
 - ``probability``: the positive class's probability (random forests, extra trees,
   decision trees; any model with ``predict_proba`` under permutation or kernel SHAP);
@@ -25,6 +26,7 @@ import pandas as pd
 
 from churn_experiments.data import Split
 from churn_experiments.errors import ConfigError
+from churn_experiments.evaluation import positive_column, positive_scores
 from churn_experiments.explain.aggregate import aggregate, aggregate_data, column_groups
 
 log = logging.getLogger(__name__)
@@ -84,11 +86,13 @@ class Explanation:
         )
 
 
-def model_output(classifier: Any, X: np.ndarray, output_space: str) -> np.ndarray:
-    """The classifier's positive-class output on encoded rows, in ``output_space``."""
-    if output_space == "probability":
-        return classifier.predict_proba(X)[:, 1]
-    return classifier.decision_function(X)
+def model_output(
+    classifier: Any, X: np.ndarray, output_space: str, positive: Any
+) -> np.ndarray:
+    """The ``positive`` label's output on encoded rows, in ``output_space``."""
+    return positive_scores(
+        classifier, X, positive, probabilities=output_space == "probability"
+    )[0]
 
 
 def choose_explainer(
@@ -163,6 +167,7 @@ def _is_linear(classifier: Any) -> bool:
 def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explanation:
     """Explain a seeded sample of rows of ``pipeline`` as ``settings`` say.
 
+    The output explained is the one of the split's positive label (``split.positive``).
     ``settings`` holds the keys of ``conf/explain``: ``explainer``, ``rows_from``,
     ``max_rows``, ``background_size``, ``seed``, and the budget of the model-agnostic
     explainers, ``agnostic``: at most ``rows`` rows, a ``background`` of that many
@@ -212,7 +217,7 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
         X_background = encode(preprocess, background)
         background_size = len(X_background)
     values, base_values, output_space = shap_values(
-        classifier, kind, X, X_background, settings["seed"], coalitions
+        classifier, kind, X, X_background, settings["seed"], split.positive, coalitions
     )
     seconds = time.perf_counter() - started
     log.info(
@@ -231,7 +236,7 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
         explainer=kind,
         output_space=output_space,
         details={
-            "explained_class": _plain(classifier.classes_[1]),
+            "explained_class": _plain(split.positive),
             "rows_from": settings["rows_from"],
             "background_size": background_size,
             "seconds": seconds,
@@ -265,7 +270,18 @@ def _plain(value: Any) -> Any:
 Result = tuple[np.ndarray, np.ndarray, str]
 
 
-def _tree(classifier: Any, X: np.ndarray, background: np.ndarray, seed: int) -> Result:
+def _toward_positive(
+    classifier: Any, positive: Any, values: np.ndarray, base: Any, space: str
+) -> Result:
+    """SHAP values of ``classes_[1]``'s output, turned toward ``positive``."""
+    if positive_column(classifier.classes_, positive) == 1:
+        return values, base, space
+    return -values, (1 - base if space == "probability" else -base), space
+
+
+def _tree(
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, *, positive: Any
+) -> Result:
     """Exact path-dependent Tree SHAP on the trees' raw output (needs no background)."""
     import shap
 
@@ -280,14 +296,16 @@ def _tree(classifier: Any, X: np.ndarray, background: np.ndarray, seed: int) -> 
         ) from err
     result = explainer(X)
     values, base_values = result.values, result.base_values
-    if values.ndim == 3:  # one output per class: keep the positive class
-        values, base_values = values[:, :, 1], base_values[:, 1]
     space = explainer.model.tree_output
-    return values, base_values, space if space in ("probability", "log_odds") else "raw"
+    space = space if space in ("probability", "log_odds") else "raw"
+    if values.ndim == 3:  # one output per class: keep the positive class
+        column = positive_column(classifier.classes_, positive)
+        return values[:, :, column], base_values[:, column], space
+    return _toward_positive(classifier, positive, values, base_values, space)
 
 
 def _linear(
-    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int
+    classifier: Any, X: np.ndarray, background: np.ndarray, seed: int, *, positive: Any
 ) -> Result:
     """Exact linear SHAP of the decision function, features independent."""
     import shap
@@ -302,7 +320,9 @@ def _linear(
         model, shap.maskers.Independent(background, max_samples=len(background))
     )(X)
     space = "log_odds" if hasattr(classifier, "predict_proba") else "decision_function"
-    return result.values, result.base_values, space
+    return _toward_positive(
+        classifier, positive, result.values, result.base_values, space
+    )
 
 
 def _agnostic_space(classifier: Any) -> str:
@@ -317,6 +337,7 @@ def _permutation(
     background: Any,
     seed: int,
     *,
+    positive: Any,
     coalitions: int,
 ) -> Result:
     """Antithetic permutation sampling, ``coalitions`` masked rows per explained row,
@@ -326,7 +347,7 @@ def _permutation(
     space = _agnostic_space(classifier)
     data = getattr(background, "data", background)  # a k-means summary, or rows
     explainer = shap.PermutationExplainer(
-        lambda rows: model_output(classifier, rows, space),
+        lambda rows: model_output(classifier, rows, space, positive),
         shap.maskers.Independent(data, max_samples=len(data)),
         seed=seed,
     )
@@ -340,6 +361,7 @@ def _kernel(
     background: Any,
     seed: int,
     *,
+    positive: Any,
     coalitions: int,
 ) -> Result:
     """Kernel SHAP against the weighted background centroids.
@@ -352,7 +374,7 @@ def _kernel(
 
     space = _agnostic_space(classifier)
     explainer = shap.KernelExplainer(
-        lambda rows: model_output(classifier, rows, space), background
+        lambda rows: model_output(classifier, rows, space, positive), background
     )
     shap_log = logging.getLogger("shap")
     level = shap_log.level
@@ -372,6 +394,7 @@ def shap_values(
     X: np.ndarray,
     background: Any,
     seed: int,
+    positive: Any,
     coalitions: int | None = None,
 ) -> Result:
     """SHAP values, base values and output space of encoded rows ``X``.
@@ -379,11 +402,14 @@ def shap_values(
     ``kind`` is tree, linear, permutation or kernel (see :func:`choose_explainer`);
     ``background`` holds encoded training rows (unused by Tree SHAP) or, for
     permutation and kernel SHAP, their k-means summary; ``coalitions`` per row is
-    the budget of those two (:func:`agnostic_plan`).
+    the budget of those two (:func:`agnostic_plan`). The output explained is the
+    ``positive`` label's (higher: more likely positive).
     """
     if kind in MODEL_AGNOSTIC:
-        return _RUNNERS[kind](classifier, X, background, seed, coalitions=coalitions)
-    return _RUNNERS[kind](classifier, X, background, seed)
+        return _RUNNERS[kind](
+            classifier, X, background, seed, positive=positive, coalitions=coalitions
+        )
+    return _RUNNERS[kind](classifier, X, background, seed, positive=positive)
 
 
 _RUNNERS = {

@@ -10,8 +10,10 @@ counts as seen. Otherwise a holder trained on another split is scored on rows it
 learnt (with the tutorial data, 177 of 191 for seeds 124 and 7). ``rows:
 test_split`` keeps the whole test split. A cross-validated select metric
 (``cv_test_f1_mean``) is compared through the test score it averages (``test_f1``).
-A paired test may be required on top of
-the margin:
+A holder whose data contract (the input columns and their specs,
+``data_contract.json`` of the logged model) differs from the winner's belongs to
+another dataset: :class:`ContractMismatch` refuses the comparison. A paired test may
+be required on top of the margin:
 
 - ``bootstrap``: the rows are resampled with replacement (a seeded numpy Generator);
   the improvement's one-sided lower bound at level ``alpha`` must exceed the margin.
@@ -43,6 +45,10 @@ if TYPE_CHECKING:
     from churn_experiments.policy.spec import CompareTo
 
 log = logging.getLogger(__name__)
+
+
+class ContractMismatch(PolicyError):
+    """The alias holder takes other input columns than the winner (another dataset)."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,14 @@ def compare(
     """Re-score ``candidate`` and the holder on the same held-out rows."""
     from churn_experiments.evaluation import score
 
-    dataset = run_dataset(candidate.run_id, candidate.artifact_uri)
-    split = rebuild_split(dataset)
-    positive = dataset["target"]["positive"]
-    new, old = load_model(candidate.model_uri), load_model(holder_model_uri)
-    _check_logged(candidate, metric, score(new, split, positive)[metric])
+    split = rebuild_split(run_dataset(candidate.run_id, candidate.artifact_uri))
+    positive = split.positive
+    (new, new_contract), (old, old_contract) = (
+        load_model(candidate.model_uri),
+        load_model(holder_model_uri),
+    )
+    check_same_contract(new_contract, old_contract, rule.alias, holder.version)
+    _check_logged(candidate, metric, score(new, split)[metric])
     total = len(split.y_test)
     if rule.rows == "unseen":
         split = unseen_rows(split, holder, holder_artifact_uri)
@@ -94,8 +103,8 @@ def compare(
         "excluded": total - len(split.y_test),
     }
     try:
-        candidate_value = score(new, split, positive)[metric]
-        holder_value = score(old, split, positive)[metric]
+        candidate_value = score(new, split)[metric]
+        holder_value = score(old, split)[metric]
     except ValueError as err:  # no rows left, or one class only (ROC AUC)
         return Comparison(
             **base,
@@ -128,7 +137,7 @@ def compare(
             **base, test=None, interval=None, p_value=None, passed=beats, reason=verdict
         )
     truth = (split.y_test == positive).to_numpy()
-    new_out, old_out = outputs(new, split, positive), outputs(old, split, positive)
+    new_out, old_out = outputs(new, split), outputs(old, split)
     if test.test == "bootstrap":
         low, high = bootstrap_interval(
             metric, sign, truth, new_out, old_out, test.alpha, test.resamples, test.seed
@@ -193,7 +202,13 @@ def unseen_rows(split: Split, holder: Holder, holder_artifact_uri: str | None) -
     seen = set(_row_hashes(split.X_train, split.y_train))
     seen |= set(_row_hashes(trained.X_train, trained.y_train))
     keep = ~_row_hashes(split.X_test, split.y_test).isin(seen).to_numpy()
-    return Split(split.X_train, split.X_test[keep], split.y_train, split.y_test[keep])
+    return Split(
+        split.X_train,
+        split.X_test[keep],
+        split.y_train,
+        split.y_test[keep],
+        split.positive,
+    )
 
 
 def _row_hashes(X: pd.DataFrame, y: pd.Series) -> pd.Series:
@@ -235,22 +250,55 @@ def rebuild_split(dataset: dict[str, Any]) -> Split:
     return split_dataset(load_dataset(dataset), dataset)
 
 
-def load_model(uri: str) -> Any:
-    """A logged scikit-learn pipeline; a clear PolicyError when it cannot load."""
+def load_model(uri: str) -> tuple[Any, dict[str, Any] | None]:
+    """A logged scikit-learn pipeline and its data contract (None if it has none).
+
+    A clear PolicyError when it cannot load.
+    """
     import mlflow
 
+    from churn_experiments.model_flavor import read_contract
+
     try:
-        return mlflow.sklearn.load_model(uri)
+        with tempfile.TemporaryDirectory() as folder:
+            path = mlflow.artifacts.download_artifacts(uri, dst_path=folder)
+            return mlflow.sklearn.load_model(path), read_contract(path)
     except Exception as err:
         raise PolicyError(f"cannot load model {uri}: {err}") from err
 
 
-def outputs(model: Any, split: Split, positive: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_same_contract(
+    winner: dict[str, Any] | None,
+    holder: dict[str, Any] | None,
+    alias: str,
+    version: str,
+) -> None:
+    """Refuse to compare models that take different inputs; one sentence says how."""
+    if winner is None or holder is None or winner == holder:
+        return
+    if list(winner) != list(holder):
+        difference = (
+            f"it takes {', '.join(holder)}; the winner takes {', '.join(winner)}"
+        )
+    else:
+        column = next(name for name in winner if winner[name] != holder[name])
+        difference = (
+            f"column '{column}' is {holder[column]} there and {winner[column]} here"
+        )
+    raise ContractMismatch(
+        f"version {version} (@{alias}) was trained on another data contract than "
+        f"the winner ({difference}), so it belongs to another dataset or data "
+        "version; give each dataset its own registered_model in its dataset file, "
+        "or set compare_to: null to promote without comparing"
+    )
+
+
+def outputs(model: Any, split: Split) -> tuple[np.ndarray, np.ndarray]:
     """Whether each test row is predicted positive, and the positive-class scores."""
     from churn_experiments.evaluation import positive_scores
 
-    predicted = np.asarray(model.predict(split.X_test)) == positive
-    return predicted, positive_scores(model, split.X_test)[0]
+    predicted = np.asarray(model.predict(split.X_test)) == split.positive
+    return predicted, positive_scores(model, split.X_test, split.positive)[0]
 
 
 def bootstrap_interval(

@@ -195,15 +195,19 @@ def _compare(policy: Policy, decision: Decision, client: MlflowClient) -> bool:
     if holder.run_id == winner.run_id:
         decision.reason += f"; it already holds @{rule.alias}"
         return True
-    decision.comparison = compare.compare(
-        rule,
-        held_out_score(select.metric),  # a cross-validated mean: its test score
-        select.mode,
-        winner,
-        holder,
-        registry.version_uri(name, holder.version),
-        client.get_run(holder.run_id).info.artifact_uri if holder.run_id else None,
-    )
+    try:
+        decision.comparison = compare.compare(
+            rule,
+            held_out_score(select.metric),  # a cross-validated mean: its test score
+            select.mode,
+            winner,
+            holder,
+            registry.version_uri(name, holder.version),
+            client.get_run(holder.run_id).info.artifact_uri if holder.run_id else None,
+        )
+    except compare.ContractMismatch as mismatch:
+        decision.reason = f"{winner.model} not compared with @{rule.alias}: {mismatch}"
+        return False
     outcome = "beats" if decision.comparison.passed else "does not beat"
     decision.reason = (
         f"{winner.model} {outcome} @{rule.alias}: {decision.comparison.reason}"

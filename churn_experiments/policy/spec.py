@@ -15,7 +15,6 @@ from churn_experiments.errors import ChurnExperimentsError, ConfigError
 from churn_experiments.policy.rules import GUARD_METRICS, Guard, parse_guard
 from churn_experiments.validation import validate_group
 
-DEFAULT_MODEL = "churn_prediction_model"
 # the fields a description template may use
 TEMPLATE_FIELDS = {
     "policy": "best_f1",
@@ -24,7 +23,7 @@ TEMPLATE_FIELDS = {
     "model": "gb",
     "run_id": "0" * 32,
     "sweep_id": "0" * 32,
-    "experiment": "customer_churn_prediction",
+    "experiment": "travel_churn",
 }
 
 
@@ -173,7 +172,7 @@ def _build(name: str, spec: dict[str, Any], source: str) -> Policy:
     return Policy(
         name=name,
         source=source,
-        registered_model=spec.get("registered_model") or DEFAULT_MODEL,
+        registered_model=spec["registered_model"],
         candidates=Candidates(
             scope=candidates.get("scope", "sweep"),
             experiment=candidates["experiment"],

@@ -32,9 +32,9 @@ class ScoringModel:
 
 def default_model_uri(dataset: Mapping[str, Any]) -> str:
     """The dataset's registered model at its ``champion`` alias."""
-    from churn_experiments.policy.spec import DEFAULT_MODEL
+    from churn_experiments.naming import dataset_model
 
-    return f"models:/{DEFAULT_MODEL}@champion"
+    return f"models:/{dataset_model(dataset['name'])}@champion"
 
 
 def load_scoring_model(uri: str, positive: Any) -> ScoringModel:

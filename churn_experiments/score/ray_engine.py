@@ -45,7 +45,7 @@ class PyfuncScorer:
         mlflow.set_tracking_uri(tracking_uri)
         model = load_scoring_model(model_uri, positive)
         finder = (
-            ReasonFinder(model.pipeline, reasons, explain, background)
+            ReasonFinder(model.pipeline, model.positive, reasons, explain, background)
             if reasons
             else None
         )

@@ -45,12 +45,14 @@ class ReasonFinder:
     def __init__(
         self,
         pipeline: Any,
+        positive: Any,
         count: int,
         settings: Mapping[str, Any],
         background: pd.DataFrame | None,
     ) -> None:
         preprocess = pipeline.named_steps["preprocess"]
         self.classifier = pipeline.named_steps["classifier"]
+        self.positive = positive
         self.count = count
         self.seed = settings["seed"]
         self.feature_names = [str(n) for n in preprocess.get_feature_names_out()]
@@ -101,6 +103,7 @@ class ReasonFinder:
             encoded,
             self.background,
             self.seed,
+            self.positive,
             self.coalitions,
         )
         by_column = aggregate(values, self.feature_names, self.groups)

@@ -28,6 +28,7 @@ from churn_experiments.score.model import (
 from churn_experiments.score.reasons import ReasonFinder
 from churn_experiments.score.scorer import ChunkScorer
 from churn_experiments.score.sink import ScoreSink
+from churn_experiments.target import model_positive
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def score(settings: ScoreSettings) -> ScoreResult:
     import mlflow
 
     uri = settings.model_uri or default_model_uri(settings.dataset)
-    model = load_scoring_model(uri, settings.dataset["target"]["positive"])
+    model = load_scoring_model(uri, model_positive(settings.dataset["target"]))
     total_rows = _check_input(settings, model)
     reference = load_reference(model.run_id) if model.run_id else None
     if reference is None:
@@ -153,7 +154,7 @@ def _reason_finder(
         return None
     background = background_rows(reference) if reference else None
     finder = ReasonFinder(
-        model.pipeline, settings.reasons, settings.explain, background
+        model.pipeline, model.positive, settings.reasons, settings.explain, background
     )
     if finder.needs_background and background is None:
         raise ScoreError(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churn_experiments.contract import check_frame
+from churn_experiments.evaluation import positive_column
 from churn_experiments.explain.explainers import encode
 from churn_experiments.score.model import ScoringModel
 from churn_experiments.score.reasons import ReasonFinder, reason_columns
@@ -50,7 +51,7 @@ class ChunkScorer:
         self.reasons = reasons
         self.preprocess = model.pipeline.named_steps["preprocess"]
         self.classifier = model.pipeline.named_steps["classifier"]
-        self.positive_column = list(self.classifier.classes_).index(model.positive)
+        self.positive_column = positive_column(self.classifier.classes_, model.positive)
 
     def __call__(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """Every row of ``chunk``, in order, scored or rejected."""

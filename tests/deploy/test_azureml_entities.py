@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 from omegaconf import OmegaConf
 
+from churn_experiments.cli import read_target
 from churn_experiments.deploy import azureml
 from churn_experiments.validation import load_schema
 
@@ -25,8 +26,9 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 
 @pytest.fixture
 def cfg() -> dict[str, Any]:
-    """The shipped conf/deploy/azureml.yaml as a plain dict."""
-    return OmegaConf.to_container(OmegaConf.load(CONF / "deploy" / "azureml.yaml"))
+    """The shipped conf/deploy/azureml.yaml, resolved as the CLI does."""
+    target = read_target(CONF / "deploy" / "azureml.yaml")
+    return OmegaConf.to_container(target, resolve=True)
 
 
 def test_the_shipped_config_becomes_sdk_entities(cfg: dict[str, Any]) -> None:
@@ -235,7 +237,7 @@ def test_the_deploy_schema_checks_every_kind(doc: dict[str, Any], valid: bool) -
     "path", sorted((CONF / "deploy").glob("*.yaml")), ids=lambda p: p.name
 )
 def test_every_shipped_target_matches_the_schema(path: Path) -> None:
-    doc = OmegaConf.to_container(OmegaConf.load(path))
+    doc = OmegaConf.to_container(read_target(path), resolve=True)
     jsonschema.Draft202012Validator(load_schema("deploy")).validate(doc)
     assert doc["kind"] == path.stem
 

@@ -40,7 +40,12 @@ AUTO = [
 
 def assert_additive(pipeline, explanation):
     classifier = pipeline.named_steps["classifier"]
-    expected = model_output(classifier, explanation.data, explanation.output_space)
+    expected = model_output(
+        classifier,
+        explanation.data,
+        explanation.output_space,
+        explanation.details["explained_class"],
+    )
     np.testing.assert_allclose(
         explanation.base_values + explanation.values.sum(axis=1), expected, atol=1e-6
     )

@@ -130,7 +130,7 @@ def test_parquet_in_and_out_with_reasons_agree_with_explain(
     rows, target = typed[FEATURES], typed["Target"]
     explained = explain(
         pipeline,
-        Split(rows, rows.iloc[:0], target, target.iloc[:0]),
+        Split(rows, rows.iloc[:0], target, target.iloc[:0], positive=1),
         {
             "explainer": "auto",
             "rows_from": "train",

@@ -131,11 +131,11 @@ def travel() -> tuple:
 def test_cv_scores_every_metric_on_the_training_split(travel: tuple) -> None:
     cfg, split, dataset = travel
     pipeline = build_pipeline(cfg.features, cfg.model, dataset)
-    scores = cv_scores(pipeline, split, 1, folds=3, seed=124)
+    scores = cv_scores(pipeline, split, folds=3, seed=124)
     assert set(scores) == {cv_name(s, stat) for s in SCORES for stat in ("mean", "std")}
     assert 0.3 < scores["cv_test_f1_mean"] < 0.9
     assert 0 < scores["cv_test_f1_std"] < 0.2
-    again = cv_scores(pipeline, split, 1, folds=3, seed=124)
+    again = cv_scores(pipeline, split, folds=3, seed=124)
     assert again == scores  # seeded folds
     assert not hasattr(pipeline, "classes_")  # clones were fitted, not the pipeline
 
@@ -152,7 +152,7 @@ def test_pruner_stops_a_clearly_worse_trial_after_its_first_fold(
     good = study.ask()
     reporter = Trial("s", storage, good.number, pruner).fold_reporter("cv_test_f1_mean")
     pipeline = build_pipeline(cfg.features, cfg.model, dataset)
-    good_scores = cv_scores(pipeline, split, 1, 3, 124, on_fold=reporter)
+    good_scores = cv_scores(pipeline, split, 3, 124, on_fold=reporter)
     study.tell(good, good_scores["cv_test_f1_mean"])
 
     bad = study.ask()  # a model so regularised it predicts no churner
@@ -162,7 +162,6 @@ def test_pruner_stops_a_clearly_worse_trial_after_its_first_fold(
         cv_scores(
             build_pipeline(cfg.features, model, dataset),
             split,
-            1,
             3,
             124,
             on_fold=reporter,
