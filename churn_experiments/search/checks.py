@@ -45,13 +45,14 @@ def preflight(config: DictConfig) -> None:
     _check_objective(config)
     try:
         resolved = OmegaConf.to_container(sweeper, resolve=True)
-    except Exception as err:  # e.g. ${churn.beside:...} refused the tracking URI
+    except Exception as err:  # e.g. an unset variable in tracking.study_storage
         raise ConfigError(f"hydra.sweeper: {_cause(err)}") from None
     if resolved["storage"] is None:
         raise ConfigError(
             "hydra.sweeper.storage is null, so the study could not be resumed or "
-            "pruned; set tracking.study_storage (CHURN_STUDY_STORAGE with "
-            "tracking=server) to the tracking server's database URL"
+            "pruned: the tracking store is no SQLite file to keep optuna.db beside; "
+            "set tracking.study_storage (CHURN_STUDY_STORAGE with tracking=server) "
+            "to a database URL"
         )
     from churn_experiments.search.storage import prepare
 

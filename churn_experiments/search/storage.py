@@ -16,14 +16,15 @@ from omegaconf import OmegaConf
 SCHEMA_OPTION = "-csearch_path="
 
 
-def beside(tracking_uri: str, file_name: str) -> str:
-    """``sqlite:///<folder>/<file_name>`` for a ``sqlite:///<folder>/mlflow.db`` URI."""
+def beside(tracking_uri: str, file_name: str) -> str | None:
+    """``sqlite:///<folder>/<file_name>`` for a ``sqlite:///<folder>/mlflow.db`` URI.
+
+    Any other store (a tracking server named by ``MLFLOW_TRACKING_URI``) has no folder
+    to keep the study in: ``None``, which a search refuses with a message naming
+    ``tracking.study_storage``; runs that do not search never need it.
+    """
     if urlparse(tracking_uri).scheme != "sqlite":
-        raise ValueError(
-            f"the tracking store {tracking_uri} is no SQLite file to keep "
-            f"{file_name} beside; set tracking.study_storage to a database URL "
-            "(CHURN_STUDY_STORAGE with tracking=server)"
-        )
+        return None
     path = Path(tracking_uri.removeprefix("sqlite:///")).expanduser().resolve()
     return f"sqlite:///{path.parent / file_name}"
 

@@ -90,6 +90,20 @@ def test_bad_objective_is_one_config_error(
         _preflight("search=rf", override)
 
 
+def test_a_tracking_server_resolves_without_a_study_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server URI with tracking=local composes: only a search needs the study file."""
+    from omegaconf import OmegaConf
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config")
+    assert OmegaConf.to_container(cfg.tracking, resolve=True)["study_storage"] is None
+    with pytest.raises(ConfigError, match="no SQLite file to keep optuna.db beside"):
+        _preflight("search=rf")
+
+
 def test_bad_space_stops_before_the_store_is_touched(tmp_path: Path) -> None:
     result = subprocess.run(
         [
