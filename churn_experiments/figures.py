@@ -40,9 +40,15 @@ def submit(
     import mlflow
 
     store = mlflow.get_tracking_uri()
-    _pending.append(
-        (store, run_id, artifact_dir, _worker().submit(_render, draw, args))
-    )
+    if _in_pool_worker():
+        images: Future = Future()  # drawn here: the launcher already runs jobs apart
+        try:
+            images.set_result(_render(draw, args))
+        except Exception as err:
+            images.set_exception(err)
+    else:
+        images = _worker().submit(_render, draw, args)
+    _pending.append((store, run_id, artifact_dir, images))
 
 
 def collect_unless_deferred() -> None:
@@ -74,6 +80,18 @@ def set_deferred(value: bool) -> None:
     """``True`` lets jobs of an in-process sweep leave their figures to its end."""
     global _deferred
     _deferred = value
+
+
+def _in_pool_worker() -> bool:
+    """Whether this process is a worker of a launcher's process pool (joblib's loky).
+
+    A spawned child re-applies its parent's start method, and a fresh interpreter
+    does not know loky's: such a worker cannot start a figure process of its own.
+    """
+    return multiprocessing.get_start_method(allow_none=True) not in (
+        None,
+        *multiprocessing.get_all_start_methods(),
+    )
 
 
 def _worker() -> ProcessPoolExecutor:
