@@ -15,7 +15,10 @@ from __future__ import annotations
 import io
 import logging
 import multiprocessing
+import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -99,9 +102,24 @@ def _worker() -> ProcessPoolExecutor:
     if _executor is None:
         # spawn: a fresh interpreter, safe whatever threads MLflow has started here
         _executor = ProcessPoolExecutor(
-            WORKERS, mp_context=multiprocessing.get_context("spawn")
+            WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
         )
     return _executor
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: end when the process that started it is gone (``kill -9``),
+    instead of living on with its parent's stdout and stderr open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _render(draw: Callable[..., dict[str, Any]], args: tuple) -> dict[str, bytes]:
