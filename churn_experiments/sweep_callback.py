@@ -31,8 +31,12 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         figures.set_deferred(True)  # jobs run here in-process draw while the next fits
-        with _stop_on_error("starting the sweep"):
-            self._open_parent_run(config)
+        try:
+            with _stop_on_error("starting the sweep"):
+                self._open_parent_run(config)
+        except BaseException:  # no sweep: later figures of this process are not ours
+            figures.set_deferred(False)
+            raise
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         with _stop_on_error("closing the sweep"):
@@ -86,7 +90,6 @@ class MlflowSweepCallback(Callback):
 
                 log_profile(config, run_id)
         except Exception as err:  # bad data: no job would get further
-            figures.set_deferred(False)
             _forget_sweep()
             client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
             client.set_terminated(run_id, "FAILED")

@@ -25,3 +25,23 @@ def test_figures_are_drawn_in_the_worker_and_a_failure_is_tagged(mlflow_store):
     assert client.get_run(run_id).data.tags["figures_error"] == (
         "charts: division by zero"
     )
+
+
+def test_a_sweep_that_fails_to_start_leaves_figures_to_each_job(mlflow_store):
+    """A refused sweep start must not leave this process deferring its figures."""
+    import pytest
+    from support import compose_config
+
+    from churn_experiments.sweep_callback import MlflowSweepCallback
+
+    config = compose_config(["dataset.split.test_size=7"], return_hydra_config=True)
+    with pytest.raises(SystemExit):
+        MlflowSweepCallback().on_multirun_start(config)
+    client = mlflow.MlflowClient()
+    run_id = client.create_run("0").info.run_id
+    table = pd.DataFrame({"model": ["lr"], "test_f1": [0.27]})
+    figures.submit(run_id, "charts", leaderboard.figures, table, "test_f1")
+    figures.collect_unless_deferred()
+    assert [a.path for a in client.list_artifacts(run_id, "charts")] == [
+        "charts/leaderboard.png"
+    ]
