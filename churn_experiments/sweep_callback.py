@@ -188,6 +188,8 @@ def _end(client: Any, run_id: str, status: str, reason: str) -> None:
 
 
 def _forget_sweep() -> None:
+    """This process runs no sweep any more: no parent ids, no deferred figures."""
+    figures.set_deferred(False)
     for name in (
         tracking.PARENT_RUN_ENV,
         tracking.SWEEP_ID_ENV,
