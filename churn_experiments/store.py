@@ -182,7 +182,9 @@ def check_sqlite_store(path: Path, uri: str) -> None:
     an interrupted migration, and the schema version this MLflow expects.
     """
     try:
-        with _read_only(path) as db:
+        # Read-write, as MLflow opens it: a hot journal left by a killed writer is
+        # rolled back first, which a read-only connection cannot do.
+        with _connect(path, "rw") as db:
             tables = {row[0] for row in db.execute(_TABLES)}
             revision = _first(db, _REVISION) if "alembic_version" in tables else None
             runs = _first(db, _RUNS) if "runs" in tables else 0
@@ -218,9 +220,10 @@ _REVISION = "SELECT version_num FROM alembic_version"
 _RUNS = "SELECT count(*) FROM runs"
 
 
-def _read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+def _connect(path: Path, mode: str) -> contextlib.closing[sqlite3.Connection]:
+    """A connection to an existing file (``mode`` ``ro`` or ``rw``; never creates)."""
     return contextlib.closing(
-        sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+        sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, timeout=30)
     )
 
 
@@ -233,7 +236,7 @@ def _schema_head() -> str:
     """The schema version this MLflow migrates to: the template's, else MLflow's."""
     path = cache_dir() / _TEMPLATE_NAME.format(version=version("mlflow"))
     if path.exists():
-        with _read_only(path) as db:
+        with _connect(path, "ro") as db:
             return _first(db, _REVISION)
     from mlflow.store.db.utils import _get_latest_schema_revision
 
