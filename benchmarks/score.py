@@ -1,7 +1,7 @@
 """Batch scoring of 1,000,000 customers: wall time, rows/s and peak memory.
 
-Run: ``python benchmarks/score.py [--rows 1000000]``. In a fresh temporary folder it
-trains the tutorial's gradient boosting model, registers it as the champion, builds
+Run: ``python benchmarks/score.py [--rows 1000000] [--cases CASE ...]``. In a fresh
+temporary folder it trains the tutorial's gradient boosting model, registers it as the champion, builds
 an input by sampling the tutorial file with replacement (a ``CustomerId`` added), and
 runs ``python -m churn_experiments.score`` once for each case:
 
@@ -98,6 +98,9 @@ def scoring_seconds(uri: str, stdout: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--cases", nargs="+", choices=list(CASES), default=list(CASES), metavar="CASE"
+    )
     args = parser.parse_args()
     folder = fresh_dir("bench-score-")
     os.chdir(folder)
@@ -107,8 +110,8 @@ def main() -> None:
     print(f"input: {args.rows:,} rows, {size:.0f} MB CSV, in {folder}")
     print("| case | wall s | scoring s | rows/s (scoring) | peak MB |")
     print("|---|---:|---:|---:|---:|")
-    for name, extra in CASES.items():
-        wall, peak, out = run_case(folder, uri, extra)
+    for name in args.cases:
+        wall, peak, out = run_case(folder, uri, CASES[name])
         seconds = scoring_seconds(uri, out)
         print(
             f"| {name} | {wall:.1f} | {seconds:.1f} | {args.rows / seconds:,.0f}"

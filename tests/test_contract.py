@@ -120,6 +120,19 @@ def test_text_and_typed_numbers_are_checked_alike(contract):
     assert reasons[1] == "ServicesOpted='1.5' (allowed: an integer from 1 to 6)"
 
 
+def test_text_numbers_with_blanks_and_words_are_parsed_cell_by_cell(contract):
+    nullable = {"Age": {**contract["Age"], "nullable": True}}
+    text = pd.DataFrame({"Age": ["34", " ", "forty", "1e1", "55.0", ""]})
+    checked = check_frame(text, nullable)
+    typed = checked.typed["Age"].tolist()
+    assert typed[0] == 34 and typed[4] == 55 and np.isnan(typed[1:4]).all()
+    assert np.isnan(typed[5])
+    assert checked.reasons().to_dict() == {
+        2: "Age='forty' (allowed: an integer from 18 to 100, or missing)",
+        3: "Age='1e1' (allowed: an integer from 18 to 100, or missing)",
+    }
+
+
 def test_many_bad_values_are_counted_past_the_first_ten(dataset):
     frame = read_csv(DATA_FILE)
     frame["Age"] = [str(100 + i) for i in range(len(frame))]
