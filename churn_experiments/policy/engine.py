@@ -115,8 +115,11 @@ def decide(policy: Policy, client: MlflowClient, sweep_id: str | None) -> Decisi
     Reads only: the registry and the store are left as they are.
     """
     experiment = _experiment(client, policy)
+    excluded: frozenset[str] = frozenset()
     if policy.candidates.scope == "sweep":
         sweep_id = sweeps.competing_sweep(client, experiment, sweep_id, policy.source)
+    else:
+        excluded = sweeps.unfinished_sweeps(client, experiment.experiment_id)
     name = policy.registered_model
     decision = Decision(
         kind="promote",
@@ -134,7 +137,7 @@ def decide(policy: Policy, client: MlflowClient, sweep_id: str | None) -> Decisi
             )
         ],
         candidates=rules.search_candidates(
-            client, experiment.experiment_id, policy, sweep_id
+            client, experiment.experiment_id, policy, sweep_id, excluded
         ),
     )
     winner = decision.winner

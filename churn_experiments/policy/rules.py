@@ -150,7 +150,11 @@ def order_by(policy: Policy) -> list[str]:
 
 
 def search_candidates(
-    client: MlflowClient, experiment_id: str, policy: Policy, sweep_id: str | None
+    client: MlflowClient,
+    experiment_id: str,
+    policy: Policy,
+    sweep_id: str | None,
+    excluded_sweeps: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """The best ``max_results`` finished runs with a logged model, best first.
 
@@ -163,9 +167,10 @@ def search_candidates(
     """
     base = candidate_filter(policy, sweep_id)
     threshold = select_threshold(client, experiment_id, policy, base)
-    found = _ranked(client, experiment_id, policy, _narrowed(policy, base, threshold))
+    narrowed = _narrowed(policy, base, threshold)
+    found = _ranked(client, experiment_id, policy, narrowed, excluded_sweeps)
     if not found and threshold is not None:  # the best runs have no logged model
-        found = _ranked(client, experiment_id, policy, base)
+        found = _ranked(client, experiment_id, policy, base, excluded_sweeps)
     return found
 
 
@@ -210,9 +215,14 @@ def _narrowed(policy: Policy, base: str, threshold: float | None) -> str:
 
 
 def _ranked(
-    client: MlflowClient, experiment_id: str, policy: Policy, filter_string: str
+    client: MlflowClient,
+    experiment_id: str,
+    policy: Policy,
+    filter_string: str,
+    excluded_sweeps: frozenset[str],
 ) -> list[Candidate]:
-    """Ranked runs with a logged model; runs without the select metric end it."""
+    """Ranked runs with a logged model, outside ``excluded_sweeps``; runs without
+    the select metric end it."""
     found: list[Candidate] = []
     token = None
     for _ in range(MAX_PAGES):
@@ -226,6 +236,8 @@ def _ranked(
         for run in page:
             if policy.select.metric not in run.data.metrics:
                 return found
+            if run.data.tags.get("sweep_id") in excluded_sweeps:
+                continue
             outputs = run.outputs.model_outputs if run.outputs else []
             if outputs:
                 found.append(_candidate(run, outputs[-1].model_id))

@@ -38,6 +38,27 @@ def latest_sweep(client: MlflowClient, experiment_id: str) -> str | None:
     return None
 
 
+def unfinished_sweeps(client: MlflowClient, experiment_id: str) -> frozenset[str]:
+    """Parent run ids of the experiment's sweeps that are not FINISHED.
+
+    Their runs never compete, not even under ``scope: experiment``: a sweep still
+    running has not logged all its jobs, and one that was stopped is incomplete.
+    """
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string="tags.sweep = 'true' and attributes.status != 'FINISHED'",
+        max_results=1000,
+    )
+    found = frozenset(run.info.run_id for run in runs)
+    if found:
+        log.warning(
+            "the runs of %d unfinished sweep(s) do not compete: %s",
+            len(found),
+            ", ".join(f"{run.info.run_id} ({run.info.status})" for run in runs),
+        )
+    return found
+
+
 class UnfinishedSweep(PolicyError):
     """The sweep ended KILLED or FAILED, or its process is gone."""
 

@@ -363,3 +363,21 @@ def test_unseen_rows_leave_out_what_either_model_trained_on(store, client) -> No
     assert len(cross.y_test) < len(same.y_test) < len(split.y_test)
     with pytest.raises(PolicyError, match="rows it trained on are unknown"):
         unseen_rows(split, registry.Holder("3", None), None)
+
+
+def test_an_unfinished_sweep_never_competes_even_across_the_experiment(
+    store, client, caplog
+) -> None:
+    policy = make_policy(
+        candidates={"scope": "experiment", "experiment": "customer_churn_prediction"}
+    )
+    client.update_run(store.parent_run_id, status="RUNNING")  # a sweep under way
+    caplog.set_level("WARNING", logger="churn_experiments.policy.sweeps")
+    decision = decide(policy, client, None)
+    assert decision.candidates == [] and decision.winner is None
+    assert caplog.messages == [
+        f"the runs of 1 unfinished sweep(s) do not compete: {store.parent_run_id}"
+        " (RUNNING)"
+    ]
+    client.set_terminated(store.parent_run_id, "FINISHED")
+    assert decide(policy, client, None).winner.run_id == store.run_ids["gb"]
