@@ -18,21 +18,32 @@ log = logging.getLogger("churn_experiments")
 def main(cfg: DictConfig) -> float:
     """Train the configured model; return the leaderboard metric (for Hydra sweepers).
 
+    A single run given policies (``policy=best_f1``) applies them after the run, as
+    a sweep does after its jobs.
+
     In a sweep a failed job is recorded (FAILED run with its error) and the sweep goes
     on; the sweep's callback names the failures and exits non-zero at the end.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from churn_experiments.checks import check_policies
     from churn_experiments.search import Trial, is_pruned
     from churn_experiments.train import train
 
+    single = HydraConfig.get().mode != RunMode.MULTIRUN
     try:
+        # a sweep's policies are its callback's; a single run's are checked here
+        policies = check_policies(cfg) if single else []
         metrics = train(cfg, Trial.from_hydra(HydraConfig.get()))
+        if policies:  # the run is a sweep of one: see policy.engine.decide
+            from churn_experiments.policy import apply_policies
+
+            apply_policies(policies, run_id=metrics["run_id"])
     except Exception as err:
         if is_pruned(err):  # the Optuna sweeper records the trial as pruned
             raise
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
+        if not single:
             log.error("job failed, the sweep goes on: %s: %s", type(err).__name__, err)
             return math.nan
         if isinstance(err, ChurnExperimentsError):

@@ -1,17 +1,18 @@
 """Everything a job needs, checked before the store, the experiment or a run is touched.
 
 The order is cheapest first: each config group against its schema, then the references
-between groups (the dataset's target and roles, the positive label, the policies), the
-data file against its contract, and last the model's hyperparameter names (which needs
-scikit-learn imported). A mistake
-is one :class:`ConfigError` or :class:`DataContractError` line, and nothing is recorded.
+between groups (the dataset's target and roles, the positive label), the data file
+against its contract, and last the model's hyperparameter names (which needs
+scikit-learn imported). The policies are checked once per command, where they apply
+(:func:`check_command`, :func:`check_policies`), never in a job. A mistake is one
+:class:`ConfigError` or :class:`DataContractError` line, and nothing is recorded.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -19,19 +20,37 @@ from churn_experiments.columns import columns_with_role, value_type
 from churn_experiments.errors import ConfigError
 from churn_experiments.validation import config_source, validate_config
 
+if TYPE_CHECKING:
+    from churn_experiments.policy.spec import Policy
+
 log = logging.getLogger(__name__)
 
 
+def check_command(cfg: DictConfig, data: bool = True) -> list[Policy]:
+    """The door of a command that trains: :func:`check_config`, then the policies it
+    applies when its runs are done, each validated once, here; returns them."""
+    check_config(cfg, data)
+    return check_policies(cfg)
+
+
+def check_policies(cfg: DictConfig) -> list[Policy]:
+    """The validated policies ``cfg`` selects (``policy=...``), in order; none: []."""
+    if not cfg.get("policy"):
+        return []
+    from churn_experiments.policy.spec import load_policies
+
+    return load_policies(cfg.policy)
+
+
 def check_config(cfg: DictConfig, data: bool = True) -> None:
-    """Validate every group of ``cfg``, their cross-references and (with ``data``) the
-    dataset file against its contract; the first problem raises."""
+    """Validate every group of ``cfg`` a job uses, their cross-references and (with
+    ``data``) the dataset file against its contract; the first problem raises.
+
+    Policies are not a job's: :func:`check_policies` validates them where they apply.
+    """
     validate_config(cfg)
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     check_dataset(dataset, config_source("dataset"))
-    if cfg.get("policy"):
-        from churn_experiments.policy.spec import load_policies
-
-        load_policies(cfg.policy)
     if data:  # the file, then the target's classes and the split (see .target)
         from churn_experiments.data import load_dataset, split_dataset
 

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
@@ -15,6 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 from churn_experiments import figures, owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
+
+if TYPE_CHECKING:
+    from churn_experiments.policy.spec import Policy
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,12 @@ class MlflowSweepCallback(Callback):
 
     The parent's ids travel to the jobs in environment variables, which every launcher
     passes on (in-process, joblib workers, Ray tasks). Creating the experiment and the
-    store here, once, means parallel jobs never race to create them.
+    store here, once, means parallel jobs never race to create them. The policies
+    are validated here, once, and applied when the sweep is done.
     """
+
+    def __init__(self) -> None:
+        self._policies: list[Policy] = []
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         figures.set_deferred(True)  # jobs run here in-process draw while the next fits
@@ -48,11 +55,12 @@ class MlflowSweepCallback(Callback):
     def _open_parent_run(self, config: DictConfig) -> None:
         from hydra.core.hydra_config import HydraConfig
 
-        from churn_experiments.checks import check_config
+        from churn_experiments.checks import check_command
 
         HydraConfig.instance().set_config(config)  # lets errors name their files
         tracking.check_server(config.tracking)
-        check_config(config)  # before the store: a mistake leaves no run behind
+        # before the store: a mistake leaves no run behind
+        self._policies = check_command(config)
         search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)
@@ -143,15 +151,15 @@ class MlflowSweepCallback(Callback):
         failed = leaderboard.failed_jobs(runs)
         client.set_terminated(parent_run_id, "FAILED" if failed else "FINISHED")
         if failed:
-            skipped = "; no policy was applied" if config.get("policy") else ""
+            skipped = "; no policy was applied" if self._policies else ""
             raise SystemExit(
                 f"{len(failed)} job(s) of sweep {parent_run_id} failed{skipped}:\n  "
                 + "\n  ".join(failed)
             )
-        if config.get("policy"):
+        if self._policies:
             from churn_experiments.policy import apply_policies
 
-            apply_policies(config.policy, sweep_run_id=parent_run_id)
+            apply_policies(self._policies, sweep_run_id=parent_run_id)
 
 
 def end_open_sweep(status: str, reason: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -13,7 +14,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.errors import ConfigError
 
-# config groups whose files are validated, in the order they are checked
+log = logging.getLogger(__name__)
+
+# config groups a job uses, validated in this order (policies: see checks.py)
 SCHEMA_GROUPS = (
     "dataset",
     "features",
@@ -21,7 +24,6 @@ SCHEMA_GROUPS = (
     "tracking",
     "evaluation",
     "leaderboard",
-    "policy",
     "explain",
     "profile",
 )
@@ -67,6 +69,7 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
         if isinstance(node, DictConfig)
         else node
     )
+    log.debug("validating %s from %s", group, source)
     error = jsonschema.exceptions.best_match(_validator(group).iter_errors(data))
     if error is not None:
         raise ConfigError(f"{source}: {describe(error, group)}")

@@ -35,6 +35,7 @@ class Decision:
     verdict: str = "refuse"
     reason: str = ""
     sweep_id: str | None = None
+    run_id: str | None = None  # after a single run: its only candidate
     experiment: str | None = None
     ranked_by: list[str] = field(default_factory=list)  # "test_f1 max", tie-breakers
     candidates: list[Candidate] = field(default_factory=list)
@@ -76,6 +77,7 @@ class Decision:
             "reason": self.reason[:5000],
             "decided_at": self.decided_at,
             "sweep_id": self.sweep_id,
+            "single_run_id": self.run_id,
             "experiment": self.experiment,
             "previous_version": self.previous_version,
             "new_version": self.new_version,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from churn_experiments import owners
@@ -28,7 +29,7 @@ from churn_experiments.policy.decision import (
     UNCHANGED,
     Decision,
 )
-from churn_experiments.policy.spec import Policy, PolicyError, load_policies
+from churn_experiments.policy.spec import Policy, PolicyError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -43,18 +44,23 @@ class HolderChanged(Exception):
 
 
 def apply_policies(
-    node: Any, sweep_run_id: str | None = None, dry_run: bool = False
+    policies: Sequence[Policy],
+    sweep_run_id: str | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
 ) -> list[Decision]:
-    """Decide (and unless ``dry_run`` apply) each policy of a ``policy`` config node.
+    """Decide (and unless ``dry_run`` apply) each of the validated ``policies``.
 
-    Called by the sweep callback with the sweep's parent run id; the decision tables
-    are logged.
+    Called by the sweep callback with the sweep's parent run id, and after a single
+    run with its ``run_id`` (see :func:`decide`); the decision tables are logged.
     """
     from churn_experiments.policy.plan import render
 
     decisions = []
-    for policy in load_policies(node):
-        decision = promote(policy, sweep_id=sweep_run_id, dry_run=dry_run)
+    for policy in policies:
+        decision = promote(
+            policy, sweep_id=sweep_run_id, dry_run=dry_run, run_id=run_id
+        )
         log.info("%s", render(decision))
         decisions.append(decision)
     return decisions
@@ -65,6 +71,7 @@ def promote(
     client: MlflowClient | None = None,
     sweep_id: str | None = None,
     dry_run: bool = False,
+    run_id: str | None = None,
 ) -> Decision:
     """Decide ``policy``; unless ``dry_run``, apply and record the decision."""
     import mlflow
@@ -73,7 +80,7 @@ def promote(
     if not dry_run:
         close_abandoned_work(client, policy)
     for attempt in range(1, ATTEMPTS + 1):
-        decision = decide(policy, client, sweep_id)
+        decision = decide(policy, client, sweep_id, run_id)
         if dry_run:
             return decision
         location = _artifact_location(client, policy)
@@ -109,14 +116,22 @@ def close_abandoned_work(client: MlflowClient, policy: Policy) -> None:
     ledger.close_abandoned(client)
 
 
-def decide(policy: Policy, client: MlflowClient, sweep_id: str | None) -> Decision:
+def decide(
+    policy: Policy,
+    client: MlflowClient,
+    sweep_id: str | None,
+    run_id: str | None = None,
+) -> Decision:
     """Rank the candidates, check the guards, compare with the alias holder.
 
-    Reads only: the registry and the store are left as they are.
+    After a single run (``run_id``), a policy of scope ``sweep`` has that run as its
+    only candidate: the run is a sweep of one. Reads only: the registry and the
+    store are left as they are.
     """
     experiment = _experiment(client, policy)
     excluded: frozenset[str] = frozenset()
-    if policy.candidates.scope == "sweep":
+    single = run_id if policy.candidates.scope == "sweep" else None
+    if policy.candidates.scope == "sweep" and not single:
         sweep_id = sweeps.competing_sweep(client, experiment, sweep_id, policy.source)
     else:
         excluded = sweeps.unfinished_sweeps(client, experiment.experiment_id)
@@ -128,6 +143,7 @@ def decide(policy: Policy, client: MlflowClient, sweep_id: str | None) -> Decisi
         registered_model=name,
         alias=policy.actions.alias,
         sweep_id=sweep_id if policy.candidates.scope == "sweep" else None,
+        run_id=single,
         experiment=experiment.name,
         ranked_by=[
             f"{metric} {mode}"
@@ -137,14 +153,14 @@ def decide(policy: Policy, client: MlflowClient, sweep_id: str | None) -> Decisi
             )
         ],
         candidates=rules.search_candidates(
-            client, experiment.experiment_id, policy, sweep_id, excluded
+            client, experiment.experiment_id, policy, sweep_id, excluded, single
         ),
     )
     winner = decision.winner
     if winner is None:
         decision.reason = (
             f"no FINISHED run with a logged model and {policy.select.metric} matches "
-            f"{rules.candidate_filter(policy, sweep_id)!r}"
+            f"{rules.candidate_filter(policy, sweep_id, single)!r}"
         )
         return decision
     decision.guards = [rules.check_guard(g, winner.metrics) for g in policy.guards]

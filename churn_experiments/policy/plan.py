@@ -65,7 +65,13 @@ def render(decision: Decision) -> str:
 
 
 def _candidates(decision: Decision) -> list[str]:
-    scope = f"sweep {decision.sweep_id}" if decision.sweep_id else "all runs"
+    scope = (
+        f"sweep {decision.sweep_id}"
+        if decision.sweep_id
+        else f"run {decision.run_id}"
+        if decision.run_id
+        else "all runs"
+    )
     header = (
         f"Candidates ({scope} in experiment {decision.experiment}), ranked by "
         + ", then ".join(decision.ranked_by)

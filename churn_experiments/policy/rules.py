@@ -130,12 +130,17 @@ def check_guard(guard: Guard, metrics: Mapping[str, float]) -> GuardResult:
     )
 
 
-def candidate_filter(policy: Policy, sweep_id: str | None) -> str:
-    """The MLflow filter string: finished runs, the user's filter, the sweep."""
+def candidate_filter(
+    policy: Policy, sweep_id: str | None, run_id: str | None = None
+) -> str:
+    """The MLflow filter string: finished runs, the user's filter, the sweep (or the
+    single run ``run_id``, a sweep of one)."""
     clauses = ["attributes.status = 'FINISHED'"]
     if policy.candidates.filter:
         clauses.append(policy.candidates.filter)
-    if policy.candidates.scope == "sweep":
+    if run_id:
+        clauses.append(f"attributes.run_id = '{run_id}'")
+    elif policy.candidates.scope == "sweep":
         clauses.append(f"tags.sweep_id = '{sweep_id}'")
     return " and ".join(clauses)
 
@@ -155,6 +160,7 @@ def search_candidates(
     policy: Policy,
     sweep_id: str | None,
     excluded_sweeps: frozenset[str] = frozenset(),
+    run_id: str | None = None,
 ) -> list[Candidate]:
     """The best ``max_results`` finished runs with a logged model, best first.
 
@@ -165,7 +171,7 @@ def search_candidates(
     threshold of the select metric that at least ``max_results`` runs reach
     (:func:`select_threshold`); the ranking is exact either way.
     """
-    base = candidate_filter(policy, sweep_id)
+    base = candidate_filter(policy, sweep_id, run_id)
     threshold = select_threshold(client, experiment_id, policy, base)
     narrowed = _narrowed(policy, base, threshold)
     found = _ranked(client, experiment_id, policy, narrowed, excluded_sweeps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import mlflow
 import numpy as np
@@ -18,17 +19,19 @@ from churn_experiments.policy import (
     decide,
     engine,
     ledger,
+    load_policies,
     promote,
     registry,
     rollback,
     rules,
 )
+from churn_experiments.policy.plan import render
 from churn_experiments.promote import CONF_DIR
 
 
 def shipped_policies():
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return compose("config", ["policy=[best_f1,best_recall]"]).policy
+        return load_policies(compose("config", ["policy=[best_f1,best_recall]"]).policy)
 
 
 def holder(client, alias: str) -> str:
@@ -293,12 +296,32 @@ def test_missing_holder_model_gives_a_clear_error(store, client) -> None:
     assert ledger.history(client) == []
 
 
-def test_sweep_callback_applies_the_policy(run_sweep, tmp_path) -> None:
-    sweep = run_sweep(["gb"], ["policy=best_f1", *CHEAP])
+def test_sweep_callback_applies_the_policy_it_validated_once(run_sweep, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="churn_experiments.validation")
+    sweep = run_sweep(["lr", "gb"], ["policy=best_f1", *CHEAP])
     client = mlflow.MlflowClient(sweep.tracking_uri)
     champion = client.get_model_version_by_alias(MODEL, "champion")
     assert champion.run_id == sweep.run_ids["gb"]
     assert client.get_run(sweep.parent_run_id).info.status == "FINISHED"
+    validated = [r for r in caplog.messages if r.startswith("validating policy")]
+    assert len(validated) == 1, validated  # at the sweep's start; jobs never use it
+
+
+def test_a_single_run_is_its_own_sweep_for_a_policy(store, client) -> None:
+    gb, rf = store.run_ids["gb"], store.run_ids["rf"]
+    best_f1 = shipped_policies()[:1]  # scope: sweep
+    (decision,) = apply_policies(best_f1, run_id=rf)
+    assert [c.run_id for c in decision.candidates] == [rf]  # not gb, the sweep's best
+    assert (decision.run_id, decision.sweep_id) == (rf, None)
+    assert decision.outcome == "refused"
+    assert decision.reason.startswith(f"rf (run {rf}) fails guard 'train_accuracy")
+    (decision,) = apply_policies(best_f1, run_id=gb)
+    assert decision.outcome == "applied", decision.reason
+    assert client.get_model_version_by_alias(MODEL, "champion").run_id == gb
+    assert f"Candidates (run {gb} in experiment" in render(decision)
+    everywhere = make_policy(actions={"alias": "best"})  # scope: experiment
+    (decision,) = apply_policies([everywhere], run_id=rf)
+    assert decision.winner.run_id == gb and decision.run_id is None
 
 
 @pytest.mark.parametrize(
