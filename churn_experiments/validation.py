@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,84 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
     if error is not None:
         raise ConfigError(f"{source}: {describe(error, group)}")
     return data  # type: ignore[return-value]
+
+
+def with_defaults(group: str, data: Any) -> Any:
+    """``data`` (valid for ``group``) with each key it leaves out that the schema gives
+    a ``default`` filled in, at any depth: a schema's defaults are the only ones."""
+    schema = load_schema(group)
+    return _fill(schema, data, schema)
+
+
+def _fill(node: Mapping[str, Any], value: Any, root: Mapping[str, Any]) -> Any:
+    node = _resolve(node, root)
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        return [_fill(node["items"], item, root) for item in value]
+    if not isinstance(value, dict):
+        return value
+    filled = dict(value)
+    properties = node.get("properties", {})
+    for key, child in properties.items():
+        child = _resolve(child, root)
+        if key not in filled and "default" in child:
+            filled[key] = copy.deepcopy(child["default"])
+        if key in filled:
+            filled[key] = _fill(child, filled[key], root)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key in filled.keys() - properties.keys():
+            filled[key] = _fill(extra, filled[key], root)
+    return filled
+
+
+def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``node`` with its local ``$ref`` (``#/$defs/mode``) merged in."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return {**_resolve(target, root), **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+class Settings(Mapping[str, Any]):
+    """A validated config block, read-only, its keys also attributes
+    (``policy.select.mode``); nested blocks are Settings and lists tuples."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return _frozen(self._data[key])
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"settings are read-only: {key}")
+
+    def __getitem__(self, key: str) -> Any:
+        return _frozen(self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Settings({self._data!r})"
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return Settings(value)
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
 
 
 def describe(error: Any, group: str) -> str:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from churn_experiments.data import Split
     from churn_experiments.policy.registry import Holder
     from churn_experiments.policy.rules import Candidate
-    from churn_experiments.policy.spec import CompareTo
+    from churn_experiments.validation import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Comparison:
 
 
 def compare(
-    rule: CompareTo,
+    rule: Settings,  # the policy's compare_to block
     metric: str,
     mode: str,
     candidate: Candidate,

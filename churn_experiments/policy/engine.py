@@ -145,13 +145,7 @@ def decide(
         sweep_id=sweep_id if policy.candidates.scope == "sweep" else None,
         run_id=single,
         experiment=experiment.name,
-        ranked_by=[
-            f"{metric} {mode}"
-            for metric, mode in (
-                (policy.select.metric, policy.select.mode),
-                *policy.select.tie_breakers,
-            )
-        ],
+        ranked_by=[f"{metric} {mode}" for metric, mode in rules.ranking(policy)],
         candidates=rules.search_candidates(
             client, experiment.experiment_id, policy, sweep_id, excluded, single
         ),
@@ -248,7 +242,7 @@ def planned_actions(
     ]
     if actions.description and not (existing and existing.description):
         planned.append(f"describe it: {description(policy, decision)!r}")
-    tags = {**actions.tags, f"policy.{policy.name}.decision": "<ledger run id>"}
+    tags = {**_tags(policy), f"policy.{policy.name}.decision": "<ledger run id>"}
     planned.append("tag it: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
     if actions.alias:
         planned.append(
@@ -334,7 +328,7 @@ def _change_registry(
         version,
         description(policy, decision) if actions.description else None,
         {
-            **actions.tags,
+            **_tags(policy),
             f"policy.{policy.name}.decision": entry,
             f"policy.{policy.name}.decided_at": decision.decided_at,
         },
@@ -349,6 +343,11 @@ def _change_registry(
             actions.stage,
             actions.archive_existing_versions,
         )
+
+
+def _tags(policy: Policy) -> dict[str, str]:
+    """The version tags the policy sets, as the strings the registry stores."""
+    return {str(key): str(value) for key, value in policy.actions.tags.items()}
 
 
 def _experiment(client: MlflowClient, policy: Policy) -> Any:

@@ -145,9 +145,17 @@ def candidate_filter(
     return " and ".join(clauses)
 
 
+def ranking(policy: Policy) -> list[tuple[str, str]]:
+    """(metric, mode) of the select metric, then of each tie-breaker."""
+    select = policy.select
+    return [(select.metric, select.mode)] + [
+        (tie.metric, tie.mode) for tie in select.tie_breakers
+    ]
+
+
 def order_by(policy: Policy) -> list[str]:
     """The select metric, the tie-breakers, then the earliest run first."""
-    keys = [(policy.select.metric, policy.select.mode), *policy.select.tie_breakers]
+    keys = ranking(policy)
     return [
         f"metrics.{metric} {'DESC' if mode == 'max' else 'ASC'}"
         for metric, mode in keys

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 from churn_experiments.policy.rules import GUARD_METRICS, Guard, parse_guard
-from churn_experiments.validation import validate_group
+from churn_experiments.validation import Settings, validate_group, with_defaults
 
 # the fields a description template may use
 TEMPLATE_FIELDS = {
@@ -32,68 +32,21 @@ class PolicyError(ChurnExperimentsError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class Candidates:
-    """Which runs compete: this sweep's, or an experiment's matching ``filter``."""
-
-    scope: str
-    experiment: str
-    filter: str | None
-    max_results: int
-
-
-@dataclass(frozen=True)
-class Select:
-    """The metric that ranks candidates, then the tie-breakers, as (metric, mode)."""
-
-    metric: str
-    mode: str
-    tie_breakers: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class Significance:
-    """A paired test the improvement over the alias holder must pass."""
-
-    test: str
-    alpha: float
-    resamples: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class CompareTo:
-    """The alias whose holder the winner must beat by ``margin``."""
-
-    alias: str
-    margin: float
-    rows: str  # "unseen": test rows neither model trained on; "test_split": all
-    significance: Significance | None
-
-
-@dataclass(frozen=True)
-class Actions:
-    """What promoting the winner does to the registry."""
-
-    description: str | None
-    tags: dict[str, str]
-    alias: str | None
-    stage: str | None
-    archive_existing_versions: bool
-
-
-@dataclass(frozen=True)
 class Policy:
-    """One validated policy; ``content_hash`` identifies its exact content."""
+    """One validated policy: its file's keys as attributes (``policy.select.mode``),
+    every optional key filled in from the schema's defaults (``policy.schema.json``),
+    its ``guards`` parsed, and ``content_hash`` identifying its exact content."""
 
     name: str
     source: str
-    registered_model: str
-    candidates: Candidates
-    select: Select
+    spec: Settings
     guards: tuple[Guard, ...]
-    compare_to: CompareTo | None
-    actions: Actions
     content_hash: str
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__") or key == "spec":  # copy/pickle probe before init
+            raise AttributeError(key)
+        return getattr(self.spec, key)
 
 
 def load_policies(
@@ -154,12 +107,7 @@ def _check_guards(name: str, spec: Mapping[str, Any], source: str) -> None:
 
 
 def _build(name: str, spec: dict[str, Any], source: str) -> Policy:
-    candidates = spec["candidates"]
-    select = spec["select"]
-    compare = spec.get("compare_to")
-    actions = spec.get("actions") or {}
-    significance = (compare or {}).get("significance")
-    template = actions.get("description")
+    template = (spec.get("actions") or {}).get("description")
     if template:
         try:
             template.format_map(TEMPLATE_FIELDS)
@@ -169,49 +117,12 @@ def _build(name: str, spec: dict[str, Any], source: str) -> Policy:
                 f"{template!r} ({type(err).__name__}: {err}); fields: "
                 + ", ".join(TEMPLATE_FIELDS)
             ) from None
+    settings = Settings(with_defaults("policy", {name: spec})[name])
     return Policy(
         name=name,
         source=source,
-        registered_model=spec["registered_model"],
-        candidates=Candidates(
-            scope=candidates.get("scope", "sweep"),
-            experiment=candidates["experiment"],
-            filter=candidates.get("filter") or None,
-            max_results=candidates.get("max_results", 10),
-        ),
-        select=Select(
-            metric=select["metric"],
-            mode=select.get("mode", "max"),
-            tie_breakers=tuple(
-                (tie["metric"], tie.get("mode", "max"))
-                for tie in select.get("tie_breakers") or ()
-            ),
-        ),
-        guards=tuple(parse_guard(text) for text in spec.get("guards") or ()),
-        compare_to=CompareTo(
-            alias=compare["alias"],
-            margin=float(compare.get("margin", 0.0)),
-            rows=compare.get("rows", "unseen"),
-            significance=Significance(
-                test=significance["test"],
-                alpha=float(significance.get("alpha", 0.05)),
-                resamples=int(significance.get("resamples", 2000)),
-                seed=int(significance.get("seed", 0)),
-            )
-            if significance
-            else None,
-        )
-        if compare
-        else None,
-        actions=Actions(
-            description=template or None,
-            tags={str(k): str(v) for k, v in (actions.get("tags") or {}).items()},
-            alias=actions.get("alias"),
-            stage=actions.get("stage"),
-            archive_existing_versions=bool(
-                actions.get("archive_existing_versions", False)
-            ),
-        ),
+        spec=settings,
+        guards=tuple(parse_guard(text) for text in settings.guards),
         content_hash=content_hash(spec),
     )
 

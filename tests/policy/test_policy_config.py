@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from policy_helpers import BASE_SPEC, EXPERIMENT, make_policy
 
 from churn_experiments.errors import ConfigError
-from churn_experiments.policy import load_policies
+from churn_experiments.policy import load_policies, rules
 from churn_experiments.policy.compare import mcnemar, resampled_metric
 from churn_experiments.policy.rules import (
     candidate_filter,
@@ -17,7 +17,7 @@ from churn_experiments.policy.rules import (
     parse_guard,
 )
 from churn_experiments.promote import CONF_DIR, parser
-from churn_experiments.validation import validate_group
+from churn_experiments.validation import load_schema, validate_group
 
 
 def compose_policies(selection: str):
@@ -245,7 +245,10 @@ def test_cross_validated_metrics_rank_and_guard() -> None:
         },
         guards=["cv_test_f1_std <= 0.08", "cv_test_roc_auc_mean >= 0.8"],
     )
-    assert policy.select.tie_breakers == (("cv_test_f1_std", "min"),)
+    assert rules.ranking(policy) == [
+        ("cv_test_f1_mean", "max"),
+        ("cv_test_f1_std", "min"),
+    ]
     assert policy.guards[0].terms == ((1, "cv_test_f1_std"),)
     # a spread is no ranking: the select metric must be a score or its mean
     with pytest.raises(ConfigError, match="'cv_test_f1_std' is not allowed.*mean"):
@@ -253,3 +256,45 @@ def test_cross_validated_metrics_rank_and_guard() -> None:
     [shipped] = load_policies(compose_policies("best_cv_f1").policy)
     assert shipped.select.metric == "cv_test_f1_mean"
     assert shipped.compare_to.significance.test == "bootstrap"
+
+
+def test_a_key_left_out_takes_its_default_from_the_schema() -> None:
+    policy = make_policy(
+        compare_to={"alias": "champion", "significance": {"test": "bootstrap"}}
+    )
+    assert policy.candidates.max_results == 10 and policy.candidates.filter is None
+    assert (policy.select.mode, policy.select.tie_breakers, policy.guards) == (
+        "max",
+        (),
+        (),
+    )
+    rule = policy.compare_to
+    assert (rule.margin, rule.rows) == (0.0, "unseen")
+    assert tuple(rule.significance.values()) == ("bootstrap", 0.05, 2000, 0)
+    assert dict(policy.actions) == {
+        "alias": "champion",
+        "description": None,
+        "tags": {},
+        "stage": None,
+        "archive_existing_versions": False,
+    }
+    assert make_policy(select={"metric": "test_f1"}).compare_to is None
+
+
+def test_every_optional_policy_key_has_its_default_in_the_schema() -> None:
+    """The schema is the one place a policy's defaults live: none in code or YAML."""
+    schema = load_schema("policy")
+    missing = []
+
+    def visit(node: dict, path: str) -> None:
+        if "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]] | node
+        for key, child in node.get("properties", {}).items():
+            if key not in node.get("required", ()) and "default" not in child:
+                missing.append(f"{path}.{key}")
+            visit(child, f"{path}.{key}")
+        if isinstance(node.get("items"), dict):
+            visit(node["items"], f"{path}[]")
+
+    visit(schema["$defs"]["policy"], "policy")
+    assert missing == []
