@@ -12,6 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+
+def registered_model() -> str:
+    """The default dataset's registered model, as config.yaml derives it."""
+    from churn_experiments.naming import dataset_model
+
+    return dataset_model()
+
+
 DATA_DIR = os.environ.get("CHURN_DATA_DIR", str(PROJECT.parent / "shared" / "data"))
 
 

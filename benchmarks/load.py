@@ -21,12 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from _common import PROJECT, held_out_rows, in_fresh_store, train_champion
+from _common import (
+    PROJECT,
+    held_out_rows,
+    in_fresh_store,
+    registered_model,
+    train_champion,
+)
 
 from churn_experiments import payloads
 from churn_experiments.serve import free_port, load_config, running_server
 
-NAME = "churn_prediction_model"
+NAME = registered_model()
 
 
 def peak_memory_mb(pid: int) -> float:

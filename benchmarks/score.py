@@ -1,8 +1,9 @@
 """Batch scoring of 1,000,000 customers: wall time, rows/s and peak memory.
 
 Run: ``python benchmarks/score.py [--rows 1000000] [--cases CASE ...]``. In a fresh
-temporary folder it trains the tutorial's gradient boosting model, registers it as the champion, builds
-an input by sampling the tutorial file with replacement (a ``CustomerId`` added), and
+temporary folder it trains the tutorial's gradient boosting model, registers it as the
+champion, builds an input by sampling the tutorial file with replacement (a
+``CustomerId`` added), and
 runs ``python -m churn_experiments.score`` once for each case:
 
 - the local engine without reasons (target: at most 10 s, peak memory under 1 GB),
@@ -26,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DATA_DIR, PROJECT, fresh_dir
+from _common import DATA_DIR, PROJECT, fresh_dir, registered_model
 
-MODEL_NAME = "churn_prediction_model"
+MODEL_NAME = registered_model()
 CASES = {
     "local, no reasons": [],
     "local, reasons=3 (gb)": ["reasons=3"],

@@ -38,13 +38,14 @@ from _common import (
     held_out_rows,
     in_fresh_store,
     median,
+    registered_model,
     train_champion,
 )
 
 from churn_experiments import payloads
 from churn_experiments.serve import Server, free_port
 
-NAME = "churn_prediction_model"
+NAME = registered_model()
 BATCH_ROWS = 100
 
 

@@ -47,6 +47,16 @@ def compose_config(
         )
 
 
+def _namespace() -> tuple[str, str]:
+    """The default dataset's registered model and experiment, as config.yaml derives
+    them from its file (the one place they are written)."""
+    cfg = compose_config()
+    return str(cfg.registered_model), str(cfg.experiment_name)
+
+
+MODEL, EXPERIMENT = _namespace()
+
+
 def compose_job(overrides: Sequence[str] = ()) -> DictConfig:
     """A job's config as Hydra gives it to the task: HydraConfig set, no ``hydra``."""
     from hydra.core.hydra_config import HydraConfig

@@ -11,7 +11,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from support import MODELS, compose_config
+from support import MODEL, MODELS, compose_config
 
 from churn_experiments.evaluation import METRIC_NAMES
 
@@ -86,7 +86,7 @@ def test_joblib_sweep_matches_the_basic_launcher(
         expected = basic.get_run(tutorial_sweep.run_ids[family])
         assert scores(run) == scores(expected), family
     # the end-of-sweep policy picks what it picks after a basic sweep (tests/policy)
-    champion = client.get_model_version_by_alias("churn_prediction_model", "champion")
+    champion = client.get_model_version_by_alias(MODEL, "champion")
     assert client.get_run(champion.run_id).data.tags["model_family"] == "gb"
     columns = ["model", *METRIC_NAMES[1:]]
     pd.testing.assert_frame_equal(

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-from support import RAW_ROWS
+from support import MODEL, RAW_ROWS
 
 from churn_experiments import payloads
 from churn_experiments.payloads import PayloadError
@@ -199,7 +199,7 @@ def scoring_server(
 def local_target(port: int) -> dict[str, Any]:
     return {
         "kind": "local",
-        "model_uri": "models:/churn_prediction_model@champion",
+        "model_uri": f"models:/{MODEL}@champion",
         "host": "127.0.0.1",
         "port": port,
         "workers": 1,

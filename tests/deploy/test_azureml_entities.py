@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 from omegaconf import OmegaConf
+from support import MODEL
 
 from churn_experiments.cli import read_target
 from churn_experiments.deploy import azureml
@@ -36,7 +37,7 @@ def test_the_shipped_config_becomes_sdk_entities(cfg: dict[str, Any]) -> None:
 
     assert azureml.validate_config(cfg) == cfg
     endpoint = azureml.build_endpoint(cfg)
-    deployment = azureml.build_deployment(cfg, model="azureml:churn_prediction_model:3")
+    deployment = azureml.build_deployment(cfg, model=f"azureml:{MODEL}:3")
 
     assert isinstance(endpoint, ManagedOnlineEndpoint)
     assert (endpoint.name, endpoint.auth_mode) == ("churn-endpoint", "key")
@@ -47,7 +48,7 @@ def test_the_shipped_config_becomes_sdk_entities(cfg: dict[str, Any]) -> None:
         "Standard_DS3_v2",
         1,
     )
-    assert deployment.model == "churn_prediction_model:3"
+    assert deployment.model == f"{MODEL}:3"
     assert deployment.code_configuration is None  # MLflow: no scoring script
     assert deployment.environment is None
 

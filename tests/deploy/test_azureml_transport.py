@@ -33,7 +33,7 @@ from azure.core.credentials import AccessToken  # noqa: E402
 from azure.core.pipeline.transport import RequestsTransport  # noqa: E402
 from requests.adapters import BaseAdapter  # noqa: E402
 from requests.structures import CaseInsensitiveDict  # noqa: E402
-from support import RAW_ROWS  # noqa: E402
+from support import MODEL, RAW_ROWS  # noqa: E402
 
 from churn_experiments.deploy import azureml  # noqa: E402
 from churn_experiments.predict import predict  # noqa: E402
@@ -332,7 +332,7 @@ def target(model_dir: Path | str = "models:/m@champion", **changes: Any) -> dict
     cfg = {
         "kind": "azureml",
         "model_uri": str(model_dir),
-        "model_name": "churn_prediction_model",
+        "model_name": MODEL,
         "endpoint_name": "churn-endpoint",
         "auth_mode": "key",
         "deployment_name": "blue",
@@ -348,7 +348,7 @@ def test_deploy_registers_the_model_then_endpoint_deployment_and_traffic(
 ) -> None:
     result = azureml.deploy(target(model_dir), client=client)
 
-    model_path = "/models/churn_prediction_model"
+    model_path = f"/models/{MODEL}"
     endpoint = "/onlineEndpoints/churn-endpoint"
     assert fake.arm() == [
         # register: next version number, asset checks, upload to the default datastore

@@ -6,11 +6,10 @@ import copy
 from typing import Any
 
 import mlflow
+from support import EXPERIMENT, MODEL
 
 from churn_experiments.policy import Policy, load_policies
 
-MODEL = "churn_prediction_model"
-EXPERIMENT = "customer_churn_prediction"
 BASE_SPEC: dict[str, Any] = {
     "registered_model": MODEL,
     "candidates": {"scope": "experiment", "experiment": EXPERIMENT},

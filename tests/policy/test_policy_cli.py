@@ -20,7 +20,7 @@ def test_dry_run_prints_the_decision_table_and_changes_nothing(
     assert run(["policy=best_f1", "--dry-run", "--sweep", store.parent_run_id]) == 0
     out = capsys.readouterr().out
     assert out.startswith("DRY RUN: nothing is changed or recorded.")
-    assert "Policy best_f1 [" in out and "-> churn_prediction_model@champion" in out
+    assert "Policy best_f1 [" in out and f"-> {MODEL}@champion" in out
     assert "would PROMOTE" in out
     assert (
         f"| 1      | {client.get_run(store.run_ids['gb']).data.tags['model_family']}"
@@ -43,9 +43,7 @@ def test_history_and_rollback_commands(store, client, capsys) -> None:
     capsys.readouterr()
     assert run(["history", "--alias", "champion"]) == 0
     history = capsys.readouterr().out
-    assert (
-        "| best_f1  | applied   | churn_prediction_model@champion | - -> 1" in history
-    )
+    assert f"| best_f1  | applied   | {MODEL}@champion | - -> 1" in history
     assert "best_recall" not in history
     with pytest.raises(PolicyError, match="nothing to roll back to"):
         run(["rollback", "--alias", "champion"])

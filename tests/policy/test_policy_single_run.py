@@ -6,7 +6,7 @@ import os
 
 import mlflow
 import pytest
-from policy_helpers import MODEL
+from policy_helpers import EXPERIMENT, MODEL
 from support import CHEAP, run_module
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ def test_a_single_run_applies_its_policy_after_the_run(tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     client = mlflow.MlflowClient(uri)
     (run,) = client.search_runs(
-        [client.get_experiment_by_name("customer_churn_prediction").experiment_id]
+        [client.get_experiment_by_name(EXPERIMENT).experiment_id]
     )
     champion = client.get_model_version_by_alias(MODEL, "champion")
     assert champion.run_id == run.info.run_id

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
-from support import CONF_DIR, DATA_FILE, RAW_ROWS
+from support import CONF_DIR, DATA_FILE, MODEL, RAW_ROWS
 
 from churn_experiments.data import Split, read_csv
 from churn_experiments.errors import ConfigError
@@ -24,7 +24,7 @@ from churn_experiments.explain import explain
 from churn_experiments.score import ScoreError, ScoreSettings, score
 from churn_experiments.score.__main__ import settings_from_config
 
-MODEL_NAME = "churn_prediction_model"
+MODEL_NAME = MODEL
 FEATURES = list(RAW_ROWS.columns)  # the dataset's input columns
 
 

@@ -11,6 +11,7 @@ import mlflow
 import optuna
 import pandas as pd
 import pytest
+from support import MODEL
 
 SWEPT = (
     "n_estimators",
@@ -122,7 +123,7 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
     decision = _last_decision(client)
     assert decision["candidates"][0]["run_id"] == best.info.run_id
     assert decision["outcome"] == "applied"
-    champion = client.get_model_version_by_alias("churn_prediction_model", "champion")
+    champion = client.get_model_version_by_alias(MODEL, "champion")
     assert champion.run_id == best.info.run_id
 
     # a second command with the same study name resumes the study

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from omegaconf import OmegaConf
+from support import MODEL
 
 from churn_experiments.deploy.docker import DockerError, deploy, generate, main
 from churn_experiments.serve import load_config
@@ -90,7 +91,7 @@ def context(gb_model: str, tmp_path_factory: pytest.TempPathFactory) -> Context:
 def test_docker_yaml_does_not_build_by_default():
     cfg = load_config(DOCKER_YAML, kind="docker")
     assert cfg["build"] is False
-    assert cfg["model_uri"] == "models:/churn_prediction_model@champion"
+    assert cfg["model_uri"] == f"models:/{MODEL}@champion"
 
 
 @pytest.mark.slow

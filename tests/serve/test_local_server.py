@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import requests
 from omegaconf import OmegaConf
+from support import MODEL
 
 from churn_experiments import payloads
 from churn_experiments.data import load_dataset, split_dataset
@@ -42,7 +43,7 @@ from churn_experiments.serve import (
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "deploy"
 LOCAL_YAML = CONF / "local.yaml"
-MODEL_NAME = "churn_prediction_model"
+MODEL_NAME = MODEL
 CHAMPION = f"models:/{MODEL_NAME}@champion"
 VENV_BIN = str(Path(sys.executable).parent)
 PATH_WITHOUT_VENV = os.pathsep.join(

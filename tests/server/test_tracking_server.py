@@ -13,7 +13,7 @@ from typing import Any
 import mlflow
 import pytest
 from omegaconf import OmegaConf
-from support import MODELS, compose_config
+from support import MODEL, MODELS, compose_config
 from test_parallel import joblib_sweep, sweep_runs
 
 from churn_experiments.data import load_dataset
@@ -72,12 +72,10 @@ def test_best_f1_policy_promotes_the_best_model_through_the_server(
 ):
     _, children = sweep_runs(server_sweep)
     best = max(children, key=lambda run: run.data.metrics["test_f1"])
-    champion = server_sweep.get_model_version_by_alias(
-        "churn_prediction_model", "champion"
-    )
+    champion = server_sweep.get_model_version_by_alias(MODEL, "champion")
     assert champion.run_id == best.info.run_id
     assert best.data.tags["model_family"] == "gb"  # as with the basic launcher
-    model = mlflow.pyfunc.load_model("models:/churn_prediction_model@champion")
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
     rows = load_dataset(OmegaConf.to_container(compose_config().dataset, resolve=True))
     assert len(model.predict(rows.drop(columns="Target").head(5))) == 5
 
