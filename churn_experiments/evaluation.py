@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from churn_experiments import metric_names
 from churn_experiments.data import Split
 from churn_experiments.errors import ConfigError
-from churn_experiments.metric_names import SCORES
 
-METRIC_NAMES = SCORES  # what score() returns
+METRIC_NAMES = metric_names.SCORES  # what score() returns
 
 
 def positive_column(classes: Any, positive: Any) -> int:
@@ -74,31 +74,26 @@ def score(pipeline: Any, split: Split) -> dict[str, float]:
 
 
 def score_predictions(predictions: Predictions, split: Split) -> dict[str, float]:
-    """The test metrics (and train accuracy) of ``predictions`` made on ``split``.
+    """The scores of :mod:`.metric_names` for ``predictions`` made on ``split``.
 
-    ``test_log_loss`` needs probabilities, so it is left out for a model that has none.
+    A score that needs probabilities (``test_log_loss``) is left out for a model that
+    has none.
     """
-    from sklearn import metrics
-
     positive = split.positive
-    predicted, scores = predictions.test_labels, predictions.test_scores
-    truth = split.y_test == positive
-    result = {
-        "train_accuracy": metrics.accuracy_score(
-            split.y_train, predictions.train_labels
+    truth = np.asarray(split.y_test == positive)
+    confusion = {
+        "train": metric_names.confusion(
+            np.asarray(split.y_train == positive),
+            predictions.train_labels == positive,
         ),
-        "test_accuracy": metrics.accuracy_score(split.y_test, predicted),
-        "test_precision": metrics.precision_score(
-            split.y_test, predicted, pos_label=positive, zero_division=0
-        ),
-        "test_recall": metrics.recall_score(
-            split.y_test, predicted, pos_label=positive
-        ),
-        "test_f1": metrics.f1_score(split.y_test, predicted, pos_label=positive),
-        "test_roc_auc": metrics.roc_auc_score(truth, scores),
+        "test": metric_names.confusion(truth, predictions.test_labels == positive),
     }
-    if predictions.are_probabilities:
-        result["test_log_loss"] = metrics.log_loss(truth, scores)
+    result = {}
+    for score in metric_names.DEFINITIONS:
+        if score.counts is not None:
+            result[score.name] = score.counts(*confusion[score.split])
+        elif predictions.are_probabilities or not score.probabilities:
+            result[score.name] = score.ranking(truth, predictions.test_scores)
     return {name: float(value) for name, value in result.items()}
 
 

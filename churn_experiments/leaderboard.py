@@ -10,6 +10,7 @@ import pandas as pd
 from churn_experiments.metric_names import (
     CV_METRICS,
     CV_STATS,
+    LOSSES,
     TEST_SCORES,
     cv_name,
     held_out_score,
@@ -91,7 +92,7 @@ def figures(table: pd.DataFrame, sort_by: str) -> dict[str, Any]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [c for c in table if c.startswith("test_") and c != "test_log_loss"]
+    metrics = [c for c in table if c in TEST_SCORES and c not in LOSSES]
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     labels = table["model"].astype(str)
     if "trial" in table:  # a search: one bar group per trial

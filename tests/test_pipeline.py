@@ -37,6 +37,37 @@ def test_each_family_fits_raw_rows_and_scores_every_metric(model):
     expected = set(METRIC_NAMES) - ({"test_log_loss"} if model == "svc" else set())
     assert set(metrics) == expected
     assert 0.5 < metrics["test_roc_auc"] <= 1.0
+    assert metrics == pytest.approx(sklearn_scores(pipeline, split, expected))
+
+
+def sklearn_scores(pipeline, split, names) -> dict[str, float]:
+    """The same scores as scikit-learn's functions give them, on the raw labels."""
+    from sklearn import metrics
+
+    positive, predicted = split.positive, pipeline.predict(split.X_test)
+    truth = split.y_test == positive
+    scores = (
+        pipeline.predict_proba(split.X_test)[:, list(pipeline.classes_).index(positive)]
+        if "test_log_loss" in names
+        else pipeline.decision_function(split.X_test)
+    )
+    every = {
+        "train_accuracy": metrics.accuracy_score(
+            split.y_train, pipeline.predict(split.X_train)
+        ),
+        "test_accuracy": metrics.accuracy_score(split.y_test, predicted),
+        "test_precision": metrics.precision_score(
+            split.y_test, predicted, pos_label=positive, zero_division=0
+        ),
+        "test_recall": metrics.recall_score(
+            split.y_test, predicted, pos_label=positive
+        ),
+        "test_f1": metrics.f1_score(split.y_test, predicted, pos_label=positive),
+        "test_roc_auc": metrics.roc_auc_score(truth, scores),
+    }
+    if "test_log_loss" in names:  # probabilities only
+        every["test_log_loss"] = metrics.log_loss(truth, scores)
+    return {name: every[name] for name in names}
 
 
 def test_notebook_results_are_reproduced_with_seed_124():

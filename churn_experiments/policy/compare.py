@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from churn_experiments.errors import ChurnExperimentsError
+from churn_experiments.metric_names import confusion, definition
 from churn_experiments.policy.spec import PolicyError
 
 if TYPE_CHECKING:
@@ -329,35 +330,19 @@ def resampled_metric(
     scores: np.ndarray,
     rows: np.ndarray,
 ) -> np.ndarray:
-    """``metric`` on each row sample (one per line of ``rows``), as score() defines it.
+    """``metric`` on each row sample (one per line of ``rows``), as
+    :mod:`churn_experiments.metric_names` defines it.
 
     ``truth`` and ``predicted`` say whether each row is (predicted) positive.
-
-    Label metrics are computed from counts, all samples at once; ROC AUC and log loss
-    call scikit-learn per sample (NaN where a sample holds one class only).
+    Count-based scores are computed for all samples at once; ranking scores (ROC AUC,
+    log loss) per sample, NaN where a sample holds one class only.
     """
-    from sklearn import metrics
-
-    t, p = truth[rows], predicted[rows]
-    tp = (t & p).sum(axis=1)
-    fp = (~t & p).sum(axis=1)
-    fn = (t & ~p).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        by_counts = {
-            "test_accuracy": (t == p).mean(axis=1),
-            "test_precision": np.where(tp + fp > 0, tp / (tp + fp), 0.0),
-            "test_recall": np.where(tp + fn > 0, tp / (tp + fn), 0.0),
-            "test_f1": np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0),
-        }
-    if metric in by_counts:
-        return by_counts[metric]
-    function = {
-        "test_roc_auc": metrics.roc_auc_score,
-        "test_log_loss": lambda y, s: metrics.log_loss(y, s, labels=[False, True]),
-    }[metric]
+    score = definition(metric)
+    if score.counts is not None:
+        return score.counts(*confusion(truth[rows], predicted[rows]))
     return np.array(
         [
-            function(truth[sample], scores[sample])
+            score.ranking(truth[sample], scores[sample])
             if truth[sample].any() and not truth[sample].all()
             else np.nan
             for sample in rows

@@ -12,13 +12,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
+from churn_experiments.metric_names import SELECTABLE
 from churn_experiments.policy.rules import GUARD_METRICS, Guard, parse_guard
 from churn_experiments.validation import Settings, validate_group, with_defaults
 
 # the fields a description template may use
 TEMPLATE_FIELDS = {
     "policy": "best_f1",
-    "metric": "test_f1",
+    "metric": SELECTABLE[0],
     "value": 0.5,
     "model": "gb",
     "run_id": "0" * 32,
