@@ -38,6 +38,7 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         figures.set_deferred(True)  # jobs run here in-process draw while the next fits
+        figures.start()  # its imports overlap with the checks and the store below
         try:
             with _stop_on_error("starting the sweep"):
                 self._open_parent_run(config)
@@ -137,6 +138,7 @@ class MlflowSweepCallback(Callback):
                 config.leaderboard.sort_by,
             )
         figures.collect()  # this sweep's figures, before its parent run closes
+        figures.release()
         log.info(
             "Leaderboard (by %s), sweep run %s:\n%s",
             config.leaderboard.sort_by,

@@ -45,3 +45,24 @@ def test_a_sweep_that_fails_to_start_leaves_figures_to_each_job(mlflow_store):
     assert [a.path for a in client.list_artifacts(run_id, "charts")] == [
         "charts/leaderboard.png"
     ]
+
+
+def test_files_and_figures_of_a_run_land_together_after_the_worker_restarts(
+    mlflow_store,
+):
+    """A released worker ends; the next figure starts a new one. Ready files
+    (add_files) and drawn figures of a run, in several folders, are all logged."""
+    client = mlflow.MlflowClient()
+    run_id = client.create_run("0").info.run_id
+    table = pd.DataFrame({"model": ["lr"], "test_f1": [0.27]})
+    figures.start()
+    figures.release()
+    figures.submit(run_id, "charts", leaderboard.figures, table, "test_f1")
+    figures.add_files(run_id, "data", {"note.txt": b"kept\n"})
+    figures.collect()
+    listed = {a.path for a in client.list_artifacts(run_id, "charts")} | {
+        a.path for a in client.list_artifacts(run_id, "data")
+    }
+    assert listed == {"charts/leaderboard.png", "data/note.txt"}
+    note = client.download_artifacts(run_id, "data/note.txt")
+    assert Path(note).read_text() == "kept\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tempfile
@@ -36,7 +37,8 @@ def log_explanation(
     (original column -> encoded features), ``summary.json`` (explainer, output space,
     mean |SHAP| per feature and per column) and the PNGs of
     :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
-    feature and per column (drawn by :mod:`churn_experiments.figures`'s worker).
+    feature and per column (drawn by :mod:`churn_experiments.figures`'s worker and
+    logged with the other files in one call, when the figures are collected).
     Metrics
     ``shap_<column>`` hold the mean |SHAP| per original column; tags
     ``shap_explainer`` and ``shap_output_space`` say how it was computed, and
@@ -53,24 +55,25 @@ def log_explanation(
     by_column = per_column.mean_abs()
     for shown, suffix in ((explanation, ""), (per_column, "_by_column")):  # drawn now
         figures.submit(run_id, ARTIFACT_DIR, explanation_figures, shown, suffix)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        np.save(folder / "base_values.npy", explanation.base_values)
-        np.save(folder / "shap_values.npy", explanation.values)
-        np.save(folder / "data.npy", explanation.data)
-        _write_json(folder / "feature_names.json", explanation.feature_names)
-        _write_json(folder / "columns.json", explanation.columns)
-        _write_json(
-            folder / "summary.json",
-            {
-                "explainer": explanation.explainer,
-                "output_space": explanation.output_space,
-                "mean_abs_shap_by_column": by_column.to_dict(),
-                "mean_abs_shap": explanation.mean_abs().to_dict(),
-                **explanation.details,
-            },
-        )
-        client.log_artifacts(run_id, tmp, ARTIFACT_DIR)
+    summary = {
+        "explainer": explanation.explainer,
+        "output_space": explanation.output_space,
+        "mean_abs_shap_by_column": by_column.to_dict(),
+        "mean_abs_shap": explanation.mean_abs().to_dict(),
+        **explanation.details,
+    }
+    figures.add_files(  # logged with the figures, in one call
+        run_id,
+        ARTIFACT_DIR,
+        {
+            "base_values.npy": _npy(explanation.base_values),
+            "shap_values.npy": _npy(explanation.values),
+            "data.npy": _npy(explanation.data),
+            "feature_names.json": _json(explanation.feature_names),
+            "columns.json": _json(explanation.columns),
+            "summary.json": _json(summary),
+        },
+    )
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
@@ -106,8 +109,14 @@ def budget_tag(budget: dict[str, Any] | None) -> list[RunTag]:
     ]
 
 
-def _write_json(path: Path, content: Any) -> None:
-    path.write_text(json.dumps(content, indent=2) + "\n")
+def _json(content: Any) -> bytes:
+    return (json.dumps(content, indent=2) + "\n").encode()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
 
 
 def load(run_id: str, tracking_uri: str | None = None) -> Explanation:
