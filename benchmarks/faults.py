@@ -21,7 +21,7 @@ COMMANDS = {
     "sweep": ["-m", "churn_experiments", "-m", "model=lr"],
     "promote": ["-m", "churn_experiments.promote", "policy=best_f1"],
     "explain": ["-m", "churn_experiments.explain", "run_id=0123abcd"],
-    "serve": ["-m", "churn_experiments.serve", "model_uri=models:/m@champion"],
+    "serve": ["-m", "churn_experiments.serve", "target.model_uri=models:/m@champion"],
 }
 
 

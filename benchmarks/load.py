@@ -22,15 +22,14 @@ from pathlib import Path
 
 import requests
 from _common import (
-    PROJECT,
     held_out_rows,
     in_fresh_store,
     registered_model,
     train_champion,
 )
 
-from churn_experiments import payloads
-from churn_experiments.serve import free_port, load_config, running_server
+from churn_experiments.deploy import load_target, payloads
+from churn_experiments.deploy.local import free_port, running_server
 
 NAME = registered_model()
 
@@ -82,10 +81,7 @@ def main() -> int:
     rows = held_out_rows(run_id)
     work = list(bodies(rows, args.requests, args.rows))
     shares = [work[i :: args.clients] for i in range(args.clients)]
-    cfg = load_config(
-        PROJECT / "conf" / "deploy" / "local.yaml",
-        [f"model_uri={champion}", f"port={free_port()}"],
-    )
+    cfg = load_target("local", [f"model_uri={champion}", f"port={free_port()}"])
     with running_server(cfg) as server:
         pid = server.process.pid  # uvicorn itself: one worker, one process
         ready_mb = peak_memory_mb(pid)

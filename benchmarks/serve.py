@@ -33,7 +33,6 @@ from pathlib import Path
 
 import requests
 from _common import (
-    PROJECT,
     fresh_dir,
     held_out_rows,
     in_fresh_store,
@@ -42,8 +41,8 @@ from _common import (
     train_champion,
 )
 
-from churn_experiments import payloads
-from churn_experiments.serve import Server, free_port
+from churn_experiments.deploy import payloads
+from churn_experiments.deploy.local import Server, free_port
 
 NAME = registered_model()
 BATCH_ROWS = 100
@@ -101,8 +100,7 @@ def plain_env() -> dict[str, str]:
 def ours(model_uri: str, port: int) -> Server:
     return launch(
         [sys.executable, "-m", "churn_experiments.serve",
-         "--config", str(PROJECT / "conf" / "deploy" / "local.yaml"),
-         f"model_uri={model_uri}", f"port={port}"],
+         f"target.model_uri={model_uri}", f"target.port={port}"],
         port,
     )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""``python -m churn_experiments``: one job, or a sweep (``-m model=lr,rf,svc,gb``)."""
+"""``churn`` (``python -m churn_experiments``): one job, or a sweep (``-m ...``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from churn_experiments.cli import CONFIG_PATH, run_command
 from churn_experiments.errors import ChurnExperimentsError
 
 log = logging.getLogger("churn_experiments")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def main(cfg: DictConfig) -> float:
     """Train the configured model; return the leaderboard metric (for Hydra sweepers).
 
@@ -65,7 +66,7 @@ def run() -> None:
 
     interrupts.raise_on_sigterm()
     try:
-        main()
+        run_command(main)
     except KeyboardInterrupt as err:
         interrupts.ignore_further()
         name = interrupts.signal_name(err)
@@ -90,11 +91,4 @@ def _last_run() -> str | None:
 
 
 if __name__ == "__main__":
-    from churn_experiments.cli import CONF_DIR
-    from churn_experiments.validation import check_yaml_syntax, config_dirs
-
-    try:
-        check_yaml_syntax(config_dirs(sys.argv[1:], CONF_DIR))
-    except ChurnExperimentsError as err:
-        sys.exit(f"Error: {err}")
     run()

@@ -1,75 +1,137 @@
-"""What the small target commands share: the config folder, arguments and logging."""
+"""What every command shares: the packaged configs and one-line errors.
+
+Each command is a ``hydra.main`` app over a primary config of ``conf/`` (shipped as
+the package ``churn_experiments.conf``), so all of them take ``key=value`` overrides,
+``--config-dir``, ``--cfg job`` and ``--help``. :func:`run_command` runs one and turns
+Hydra's, OmegaConf's and our own config errors into one or two lines.
+"""
 
 from __future__ import annotations
 
-import argparse
-import logging
-from collections.abc import Sequence
+import functools
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+from churn_experiments.errors import ChurnExperimentsError
 
-from churn_experiments.errors import ConfigError
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONFIG_PATH = (
+    "pkg://churn_experiments.conf"  # conf/ of a checkout, or its installed copy
+)
+CONFIG_MODULE = "churn_experiments.conf"
+USER_CONFIG_ENV = "CHURN_CONFIG_PATH"  # folders searched before conf/ (hydra_plugins)
+EXIT_ERROR = 1  # a config, data or store error (Hydra's own usage errors too)
+# lines of Hydra's and OmegaConf's messages that repeat what the first line says
+_NOISE = ("full_key:", "object_type=", "reference_type=", "Config search path:")
 
 
-def target_arguments(
-    prog: str,
-    description: str,
-    config_file: Path,
-    example: str,
-    argv: Sequence[str] | None = None,
-    operations: Sequence[str] = (),
-) -> argparse.Namespace:
-    """Parse ``[OPERATION] [--config FILE | --config-dir DIR] [KEY=VALUE ...]``.
+def run_command(app: Callable[[], Any], aliases: Mapping[str, str] = ()) -> None:
+    """Run the ``hydra.main`` function ``app`` on ``sys.argv``; errors are one line.
 
-    ``args.config`` is the file to read: ``--config``, else ``DIR/deploy/<name>``
-    for ``--config-dir``, else ``config_file``. Turns on the package's INFO logs.
+    ``aliases`` renames override keys before Hydra reads them (``target=docker`` is
+    ``deploy@target=docker``). Bugs keep their traceback.
     """
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    if operations:
-        parser.add_argument("operation", choices=list(operations))
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help=f"override a key of the config, e.g. {example}",
-    )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--config", help=f"the target's YAML file (default: {config_file})"
-    )
-    where.add_argument(
-        "--config-dir",
-        help=f"a config folder holding deploy/{config_file.name}, as in Hydra's"
-        " --config-dir",
-    )
-    args = parser.parse_intermixed_args(argv)  # options may come between KEY=VALUEs
-    if args.config_dir:
-        args.config = str(
-            Path(args.config_dir, config_file.parent.name, config_file.name)
-        )
-    elif not args.config:
-        args.config = str(config_file)
-    logging.basicConfig(format="[%(levelname)s] %(name)s: %(message)s")
-    logging.getLogger("churn_experiments").setLevel(logging.INFO)
-    return args
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
-
-def read_target(path: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
-    """A target's YAML with ``key=value`` overrides applied (not validated yet).
-
-    Its ``${dataset_model:}`` interpolations resolve (see :mod:`.naming`).
-    """
-    from churn_experiments.naming import register_resolver
-
-    register_resolver()
-    if not Path(path).is_file():
-        raise ConfigError(
-            f"{path} does not exist: pass --config FILE or --config-dir DIR"
-        )
+    sys.argv[1:] = [_alias(arg, dict(aliases)) for arg in sys.argv[1:]]
+    full_error = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of a traceback
     try:
-        return OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist(overrides))
-    except ValueError as err:  # omegaconf's parse and merge errors
-        raise ConfigError(f"{path}: cannot apply {list(overrides)}: {err}") from None
+        app()
+    except (
+        HydraException,
+        OmegaConfBaseException,
+        YAMLError,
+        ChurnExperimentsError,
+    ) as err:
+        print(f"error: {describe(err, sys.argv[1:])}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    finally:
+        if full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = full_error
+
+
+def exits_on_error(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """Wrap a command's task: our errors and a missing ``???`` value print one line
+    and exit 1 (Hydra would log "Error executing job" and a traceback)."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    @functools.wraps(task)
+    def checked(cfg: DictConfig) -> Any:
+        try:
+            return task(cfg)
+        except (ChurnExperimentsError, OmegaConfBaseException) as err:
+            print(f"error: {describe(err)}", file=sys.stderr)
+            sys.exit(EXIT_ERROR)
+
+    return checked
+
+
+def describe(err: BaseException, argv: Sequence[str] = ()) -> str:
+    """``err`` in one or two lines; a YAML syntax error names the file, line, column.
+
+    Hydra reports a broken YAML file as a failure to load it: the config folders of
+    ``argv`` are parsed again to name the file and the place.
+    """
+    from churn_experiments.validation import check_yaml_syntax
+
+    if isinstance(err, ChurnExperimentsError):
+        return str(err)  # written for the user already
+    try:
+        check_yaml_syntax(config_dirs(argv))
+    except ChurnExperimentsError as syntax:
+        return str(syntax)
+    message = _paragraphs(str(err))
+    if getattr(err, "override", None):  # Hydra's OverrideParseException
+        message = f"cannot read the override {err.override!r}: {message}"
+    cause = err.__cause__
+    if cause is not None:
+        first = _paragraphs(str(cause)).split("; ")[0]
+        if first and first not in message:
+            message += f"\n  ({first})"
+    return message
+
+
+def config_dirs(argv: Sequence[str]) -> list[Path]:
+    """The packaged config folder, ``CHURN_CONFIG_PATH``'s and any ``--config-dir``."""
+    from importlib.resources import files
+
+    folders = [Path(str(files(CONFIG_MODULE)))]
+    folders += [Path(f) for f in os.environ.get(USER_CONFIG_ENV, "").split(os.pathsep)]
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            folders.append(Path(argv[i + 1]))
+        elif arg.startswith("--config-dir="):
+            folders.append(Path(arg.split("=", 1)[1]))
+    return [folder for folder in folders if str(folder) not in ("", ".")]
+
+
+def _alias(arg: str, aliases: dict[str, str]) -> str:
+    key, sep, value = arg.partition("=")
+    return f"{aliases[key]}={value}" if sep and key in aliases else arg
+
+
+def _paragraphs(text: str) -> str:
+    """Hydra's multi-paragraph message on one line: options listed with commas."""
+    parts = []
+    for paragraph in text.strip().split("\n\n"):
+        lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+        if not lines or lines[0].startswith(_NOISE):
+            continue
+        head, *rest = lines
+        noise = [i for i, line in enumerate(rest) if line.startswith(_NOISE)]
+        rest = rest[: noise[0]] if noise else rest  # what follows is search paths
+        if head.endswith(":") and rest:
+            parts.append(f"{head} {', '.join(rest)}")
+        else:
+            parts.append(" ".join([head, *rest]))
+    return "; ".join(parts)

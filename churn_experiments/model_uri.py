@@ -15,9 +15,10 @@ from churn_experiments.errors import ConfigError
 
 ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/@]+)/?$")
 CREATE_CHAMPION = (
-    "train candidates (python -m churn_experiments -m model=lr,rf,svc,gb), then"
-    " promote one (python -m churn_experiments.promote policy=best_f1 sets"
-    " @champion), or pass model_uri=runs:/<run_id>/model"
+    "train candidates (churn -m model=lr,rf,svc,gb), then promote one"
+    " (churn-promote policy=best_f1 sets @champion), or name another model:"
+    " model_uri=runs:/<run_id>/model (target.model_uri=... for churn-serve and"
+    " churn-deploy)"
 )
 NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 
@@ -65,6 +66,6 @@ def _check_alias(name: str, alias: str, model_uri: str) -> None:
         raise ConfigError(
             f"model_uri {model_uri!r}: registered model {name!r} has no alias"
             f" @{alias} {where} (its aliases: {held}); promote a version"
-            " (python -m churn_experiments.promote policy=...) or name a version:"
+            " (churn-promote policy=...) or name a version:"
             f" model_uri=models:/{name}/<version>"
         )

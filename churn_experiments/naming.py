@@ -10,8 +10,6 @@ the ``${dataset_model:}`` resolver: the registered model of the default dataset
 
 from __future__ import annotations
 
-from churn_experiments.cli import CONF_DIR
-
 RESOLVER = "dataset_model"
 
 
@@ -19,16 +17,18 @@ def dataset_model(dataset: str = "") -> str:
     """The registered model of dataset ``dataset`` (default: the one config.yaml picks).
 
     Composes the main config: inside a running Hydra app with the app's search path
-    (a user's ``--config-dir`` included), otherwise with ``conf/`` and
+    (a user's ``--config-dir`` included), otherwise with the packaged ``conf/`` and
     ``CHURN_CONFIG_PATH``.
     """
-    from hydra import compose, initialize_config_dir
+    from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
+
+    from churn_experiments.cli import CONFIG_MODULE
 
     overrides = [f"dataset={dataset}"] if dataset else []
     if GlobalHydra.instance().is_initialized():
         return str(compose("config", overrides).registered_model)
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+    with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
         return str(compose("config", overrides).registered_model)
 
 

@@ -1,145 +1,39 @@
-"""Score rows on a serving target: the local MLflow server or an Azure ML endpoint.
+"""``churn-predict`` (``python -m churn_experiments.predict``): score rows on a target.
 
-``python -m churn_experiments.predict target=local|azureml input=rows.csv`` prints the
-predictions as a JSON list; :func:`predict` is the same from Python.
+``churn-predict target=local|azureml input=rows.csv`` prints the predictions as a JSON
+list (:func:`churn_experiments.deploy.client.predict` from Python).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import hydra
-import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from churn_experiments import payloads
-from churn_experiments.errors import ChurnExperimentsError
-
-if TYPE_CHECKING:
-    from azure.ai.ml import MLClient
-
-log = logging.getLogger(__name__)
-
-# target kind -> the body format its server accepts
-PAYLOAD_FORMATS = {"local": "dataframe_split", "azureml": "input_data"}
+from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
 
 
-class PredictionError(ChurnExperimentsError, RuntimeError):
-    """The target could not be reached or refused the rows."""
-
-
-def predict(
-    rows: pd.DataFrame,
-    target_cfg: Mapping[str, Any] | DictConfig,
-    *,
-    deployment_name: str | None = None,
-    timeout: float = 30.0,
-    client: MLClient | None = None,
-) -> list[Any]:
-    """Send ``rows`` (raw input columns) to the target; return one prediction per row.
-
-    ``deployment_name`` and ``client`` (an MLClient, built from the environment when
-    None) apply to the azureml target; ``timeout`` to the local one.
-    """
-    from churn_experiments.naming import register_resolver
-
-    register_resolver()
-    target = (
-        OmegaConf.to_container(target_cfg, resolve=True)
-        if isinstance(target_cfg, DictConfig)
-        else dict(target_cfg)
-    )
-    kind = target.get("kind")
-    if kind not in PAYLOAD_FORMATS:
-        raise PredictionError(
-            f"cannot send rows to a target of kind {kind!r}; allowed:"
-            f" {', '.join(PAYLOAD_FORMATS)}"
-        )
-    body = payloads.to_payload(rows, PAYLOAD_FORMATS[kind])
-    if kind == "azureml":
-        from churn_experiments.deploy import azureml
-
-        predictions = azureml.invoke(
-            target, body, deployment_name=deployment_name, client=client
-        )
-    else:
-        predictions = _post_local(target, body, timeout)
-    if len(predictions) != len(rows):
-        raise PredictionError(
-            f"sent {len(rows)} rows but got {len(predictions)} predictions"
-        )
-    return predictions
-
-
-def read_rows(path: str | Path, drop_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows of a CSV file (a UTF-8 byte-order mark is fine) less ``drop_columns``."""
-    path = Path(path)
-    if not path.is_file():
-        raise PredictionError(f"input file {path} does not exist")
-    rows = pd.read_csv(path, encoding="utf-8-sig")
-    return rows.drop(columns=list(drop_columns), errors="ignore")
-
-
-def _post_local(
-    target: Mapping[str, Any], body: dict[str, Any], timeout: float
-) -> list[Any]:
-    """POST to MLflow's scoring server at ``http://{host}:{port}/invocations``."""
-    import requests
-
-    url = f"http://{target['host']}:{target['port']}/invocations"
-    try:
-        response = requests.post(url, json=body, timeout=timeout)
-    except requests.Timeout as err:
-        raise PredictionError(f"{url} did not answer within {timeout} s") from err
-    except requests.ConnectionError as err:
-        raise PredictionError(
-            f"no scoring server answers at {url}; start it first"
-            " (conf/deploy/local.yaml)"
-        ) from err
-    if not response.ok:
-        raise PredictionError(
-            f"{url} answered {response.status_code}: {_refusal(response)}"
-        )
-    return payloads.parse_predictions(response.content)
-
-
-def _refusal(response: Any) -> str:
-    """What a refusal says, on one line: a JSON error body's ``message`` (without
-    MLflow's ``Failed to predict data`` prefix), else the body's text."""
-    from churn_experiments.scoring_app import strip_mlflow_prefix
-
-    try:
-        message = strip_mlflow_prefix(str(response.json()["message"]))
-    except (ValueError, KeyError, TypeError):
-        message = response.text[:500]
-    return " ".join(message.split())
-
-
-@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="predict")
+@exits_on_error
 def main(cfg: DictConfig) -> None:
     """Read ``cfg.input``, score it on ``cfg.target`` and print the predictions."""
-    try:
-        rows = read_rows(cfg.input, cfg.drop_columns or ())
-        predictions = predict(
-            rows, cfg.target, deployment_name=cfg.deployment, timeout=cfg.timeout
-        )
-    except ChurnExperimentsError as err:
-        log.error("%s", err)
-        sys.exit(1)
+    from churn_experiments.deploy import target_config
+    from churn_experiments.deploy.client import predict, read_rows
+    from churn_experiments.validation import config_source
+
+    kind = cfg.target.get("kind")
+    target = target_config(cfg.target, kind, config_source("deploy@target"))
+    rows = read_rows(cfg.input, cfg.drop_columns or ())
+    predictions = predict(
+        rows, target, deployment_name=cfg.deployment, timeout=cfg.timeout
+    )
     print(json.dumps(predictions))
 
 
 def cli() -> None:
-    """Entry point: ``target=NAME`` is shorthand for Hydra's ``deploy@target=NAME``."""
-    sys.argv[1:] = [
-        f"deploy@{arg}" if arg.startswith("target=") else arg for arg in sys.argv[1:]
-    ]
-    main()
+    """The console script ``churn-predict``: ``target=NAME`` picks the target."""
+    run_command(main, aliases={"target": "deploy@target"})
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import copy
 import functools
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -226,17 +226,6 @@ def check_yaml_syntax(folders: Iterable[Path]) -> None:
                 raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
 
 
-def config_dirs(argv: Sequence[str], default: Path) -> list[Path]:
-    """The packaged config folder and any ``--config-dir``/``-cd`` of the command."""
-    folders = [default]
-    for i, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
-            folders.append(Path(argv[i + 1]))
-        elif arg.startswith("--config-dir="):
-            folders.append(Path(arg.split("=", 1)[1]))
-    return folders
-
-
 def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> None:
     """Validate every present group of ``cfg``; the first problem raises ConfigError."""
     for group in groups:
@@ -245,7 +234,10 @@ def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> N
 
 
 def config_source(group: str) -> str:
-    """The file a group came from (``conf/model/rf.yaml``), as far as Hydra tells."""
+    """The file a group came from (``conf/model/rf.yaml``), as far as Hydra tells.
+
+    ``group`` may name a package too (``deploy@target``).
+    """
     try:
         from hydra.core.hydra_config import HydraConfig
 
@@ -255,17 +247,28 @@ def config_source(group: str) -> str:
     choice = hydra_cfg.runtime.choices.get(group)
     if choice is None:
         return f"{hydra_cfg.job.config_name}.yaml ({group})"
+    file = f"{group.split('@')[0]}/{choice}.yaml"
     for source in hydra_cfg.runtime.config_sources:
-        path = _local_path(source)
-        if path is not None and (path / group / f"{choice}.yaml").exists():
-            return str(path / group / f"{choice}.yaml")
-    return f"{group}/{choice}.yaml"
+        path = source_folder(source)
+        if path is not None and (path / file).exists():
+            return str(path / file)
+    return file
 
 
-def _local_path(source: Mapping[str, Any]) -> Path | None:
-    if source.get("schema") != "file":
+def source_folder(source: Mapping[str, Any]) -> Path | None:
+    """The folder of one of Hydra's config sources (``file://`` or ``pkg://``),
+    relative to the working folder when under it; None for other kinds."""
+    if source.get("schema") == "pkg":
+        from importlib.resources import files
+
+        try:
+            path = Path(str(files(source["path"])))
+        except ModuleNotFoundError:
+            return None
+    elif source.get("schema") == "file":
+        path = Path(source["path"])
+    else:
         return None
-    path = Path(source["path"])
     try:
         return path.relative_to(Path.cwd())
     except ValueError:

@@ -38,12 +38,16 @@ RAW_ROWS = pd.DataFrame(
 
 
 def compose_config(
-    overrides: Sequence[str] = (), return_hydra_config: bool = False
+    overrides: Sequence[str] = (),
+    return_hydra_config: bool = False,
+    config_name: str = "config",
 ) -> DictConfig:
-    """Compose ``conf/config.yaml`` with ``overrides``, as the app would."""
+    """Compose ``conf/<config_name>.yaml`` with ``overrides``, as the app would."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return compose(
-            "config", overrides=list(overrides), return_hydra_config=return_hydra_config
+            config_name,
+            overrides=list(overrides),
+            return_hydra_config=return_hydra_config,
         )
 
 
@@ -55,6 +59,14 @@ def _namespace() -> tuple[str, str]:
 
 
 MODEL, EXPERIMENT = _namespace()
+
+
+def promote(*overrides: str) -> int:
+    """``churn-promote OVERRIDES`` in this process: its exit code (errors raise)."""
+    from churn_experiments.promote import promote as run
+
+    cfg = compose_config(overrides, return_hydra_config=True, config_name="promote")
+    return run(cfg, cfg.hydra.runtime.config_sources)
 
 
 def compose_job(overrides: Sequence[str] = ()) -> DictConfig:

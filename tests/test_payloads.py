@@ -23,9 +23,9 @@ import pytest
 import requests
 from support import MODEL, RAW_ROWS
 
-from churn_experiments import payloads
-from churn_experiments.payloads import PayloadError
-from churn_experiments.predict import PredictionError, predict, read_rows
+from churn_experiments.deploy import payloads
+from churn_experiments.deploy.client import PredictionError, predict, read_rows
+from churn_experiments.deploy.payloads import PayloadError
 
 PROJECT = Path(__file__).resolve().parents[1]
 ROWS = RAW_ROWS
@@ -268,7 +268,8 @@ def test_cli_help() -> None:
     done = run_cli("--help")
 
     assert done.returncode == 0
-    assert "target=local|azureml input=rows.csv" in done.stdout
+    assert "churn-predict target=azureml input=rows.csv" in done.stdout
+    assert "deploy: azureml, docker, local" in done.stdout  # the groups
 
 
 @pytest.mark.slow  # a subprocess per command
@@ -292,7 +293,7 @@ def test_cli_reports_a_bad_input_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert (
         done.stderr.strip()
-        == f"[ERROR] input file {tmp_path / 'missing.csv'} does not exist"
+        == f"error: input file {tmp_path / 'missing.csv'} does not exist"
     )
 
 
@@ -306,6 +307,6 @@ def test_cli_target_azureml_fails_in_one_line_without_a_workspace(
     done = run_cli("target=azureml", f"input={tmp_path / 'rows.csv'}", env=env)
 
     assert done.returncode == 1
-    assert done.stderr.startswith("[ERROR] ")
+    assert done.stderr.startswith("error: ")
     assert len(done.stderr.strip().splitlines()) == 1
     assert "AZURE_SUBSCRIPTION_ID" in done.stderr or "[azure]" in done.stderr

@@ -18,15 +18,18 @@ COMMANDS = {
     "run": ["churn_experiments", "model=lr", *CHEAP],
     "promote": ["churn_experiments.promote", "policy=best_f1"],
     "explain": ["churn_experiments.explain", "run_id=0123abcd"],
-    "serve": ["churn_experiments.serve", "model_uri=models:/churn_model@champion"],
+    "serve": [
+        "churn_experiments.serve",
+        "target.model_uri=models:/churn_model@champion",
+    ],
 }
 # how each command starts its error line (a single run logs it with a timestamp)
 PREFIXES = {
     "sweep": "Error while starting the sweep: ",
     "run": "[",
     "promote": "error: ",
-    "explain": "ERROR ",
-    "serve": "[ERROR] churn_experiments.serve: ",
+    "explain": "error: ",
+    "serve": "error: ",
 }
 
 

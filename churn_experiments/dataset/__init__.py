@@ -1,1 +1,1 @@
-"""Dataset tools: ``python -m churn_experiments.dataset init`` drafts a dataset spec."""
+"""Dataset tools: ``churn-dataset`` drafts a dataset spec."""

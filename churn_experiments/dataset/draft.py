@@ -47,7 +47,7 @@ def draft_dataset(path: Path, target: str, name: str, positive: Any = None) -> s
     guesses[target], positive, balance = _target(frame[target], positive, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     lines = [
-        f"# Drafted by `python -m churn_experiments.dataset init` from {path.name}:",
+        f"# Drafted by `churn-dataset` from {path.name}:",
         f"# {len(frame)} rows. Review every column's role; the comments say why each",
         "# was guessed. Roles: target, id, nominal, ordinal, numeric, ignore.",
         f"name: {name}",

@@ -2,8 +2,8 @@
 
 :func:`deploy`, :func:`invoke`, :func:`status` and :func:`delete` work on an MLClient
 for the workspace the environment names (:data:`WORKSPACE_ENV`). azure is imported
-inside functions, so the package works without the ``[azure]`` extra. CLI:
-``python -m churn_experiments.deploy.azureml deploy|status|delete``.
+inside functions, so the package works without the ``[azure]`` extra. Command:
+``churn-deploy target=azureml action=deploy|status|delete``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -23,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments.cli import CONF_DIR, read_target, target_arguments
+from churn_experiments.deploy.payloads import PayloadError, parse_predictions
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
-from churn_experiments.payloads import PayloadError, parse_predictions
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -36,10 +34,9 @@ if TYPE_CHECKING:
     )
     from azure.core.credentials import TokenCredential
 
-log = logging.getLogger("churn_experiments.deploy.azureml")  # not __main__ under -m
+log = logging.getLogger(__name__)
 Config = Mapping[str, Any] | DictConfig  # a target config: plain dict or Hydra node
 
-CONFIG_PATH = CONF_DIR / "deploy" / "azureml.yaml"  # read by the CLI by default
 CONFIG_FILE = "conf/deploy/azureml.yaml"  # how messages name a config given as a dict
 INSTALL_HINT = "pip install -e '.[azure]'"
 # MLClient argument -> the environment variable holding it (never written in YAML)
@@ -254,7 +251,7 @@ def invoke(
         raise PayloadError(
             "an Azure ML endpoint serving an MLflow model takes"
             f" {{'input_data': ...}} (and optional 'params'), got keys {sorted(body)};"
-            " build it with churn_experiments.payloads.input_data(rows)"
+            " build it with churn_experiments.deploy.payloads.input_data(rows)"
         )
     data = validate_config(cfg)
     client = client or build_client()
@@ -316,34 +313,6 @@ def delete(cfg: Config, *, client: MLClient | None = None) -> bool:
         return False
     log.info("deleted endpoint %s and its deployments", name)
     return True
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m churn_experiments.deploy.azureml deploy|status|delete [K=V]``."""
-    operations = {"deploy": deploy, "status": status, "delete": delete}
-    args = target_arguments(
-        "python -m churn_experiments.deploy.azureml",
-        "Deploy the MLflow model to an Azure ML managed online endpoint, show its"
-        " status or delete it. The workspace comes from"
-        f" {', '.join(WORKSPACE_ENV.values())}.",
-        CONFIG_PATH,
-        "instance_count=2 endpoint_name=churn-test",
-        argv,
-        operations=sorted(operations),
-    )
-    try:
-        data = validate_config(read_target(args.config, args.overrides), args.config)
-        log.info("read %s", args.config)
-        azure_error = _require("azure.core.exceptions").AzureError
-        result = operations[args.operation](data)
-    except ChurnExperimentsError as err:
-        log.error("%s", err)
-        return 1
-    except azure_error as err:
-        log.error("Azure: %s", err)
-        return 1
-    print(json.dumps(result, indent=2, default=str))
-    return 0
 
 
 def _require(module: str) -> ModuleType:
@@ -438,7 +407,3 @@ def _isolated_invoke_headers() -> Iterator[None]:
     finally:
         fields.DEFAULT_HEADER.clear()
         fields.DEFAULT_HEADER.update(saved)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

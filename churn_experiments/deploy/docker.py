@@ -1,6 +1,6 @@
 """Docker target: a build context for an image of MLflow's scoring server.
 
-``python -m churn_experiments.deploy.docker [--config FILE] [KEY=VALUE ...]`` runs
+``churn-deploy target=docker`` (:mod:`churn_experiments.deploy.__main__`) runs
 ``mlflow models generate-dockerfile`` for ``model_uri`` into ``output_dir`` (a
 ``Dockerfile`` plus the model in ``model_dir/``; no Docker engine needed) and, only
 with ``build: true``, ``docker build -t <image_name> <output_dir>``.
@@ -12,18 +12,14 @@ import logging
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from churn_experiments.cli import CONF_DIR, target_arguments
 from churn_experiments.errors import ChurnExperimentsError
-from churn_experiments.model_uri import check_model_uri
-from churn_experiments.serve import curl_command, example_payload, load_config
 
-log = logging.getLogger("churn_experiments.deploy.docker")  # not __main__ under -m
+log = logging.getLogger(__name__)
 
-CONFIG_FILE = CONF_DIR / "deploy" / "docker.yaml"
 CONTAINER_PORT = 8080  # the port the image's server listens on
 TAIL_LINES = 20  # lines of a failed command's output shown in the error
 ENGINE_TIMEOUT = 60  # seconds `docker info` may take to answer
@@ -105,24 +101,13 @@ def deploy(cfg: Mapping[str, Any]) -> Path:
     return context
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m churn_experiments.deploy.docker [--config FILE] [KEY=VALUE ...]``."""
-    args = target_arguments(
-        "python -m churn_experiments.deploy.docker",
-        "Write a Dockerfile and the model for MLflow's scoring server"
-        " (mlflow models generate-dockerfile); with build=true also build the image.",
-        CONFIG_FILE,
-        "build=true output_dir=/tmp/ctx",
-        argv,
-    )
-    try:
-        cfg = load_config(args.config, args.overrides, kind="docker")
-        model = check_model_uri(cfg["model_uri"])  # says how to get one when absent
-        body = example_payload(cfg["model_uri"], model)
-        context = deploy(cfg)
-    except ChurnExperimentsError as err:
-        log.error("%s", err)
-        return 1
+def summary(cfg: Mapping[str, Any], context: Path, body: Mapping | None) -> str:
+    """What was written or built, and the commands to build, run and try the image.
+
+    ``body`` is a one-row request for the curl example (None: no example).
+    """
+    from churn_experiments.deploy.local import curl_command
+
     image = cfg["image_name"]
     lines = [f"Wrote {context / 'Dockerfile'} and {context / 'model_dir'}/"]
     if cfg["build"]:
@@ -133,8 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if body is not None:
         url = f"http://127.0.0.1:{CONTAINER_PORT}/invocations"
         lines.append(f"Try:   {curl_command(url, body)}")
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines)
 
 
 def _run(command: list[str], what: str, capture: bool = True) -> None:
@@ -144,7 +128,3 @@ def _run(command: list[str], what: str, capture: bool = True) -> None:
         output = (result.stdout or "") + (result.stderr or "")
         tail = "\n".join(output.splitlines()[-TAIL_LINES:]) or "(its output is above)"
         raise DockerError(f"{what} failed (exit {result.returncode}):\n{tail}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """SHAP explanations of each run, in the encoded features and in the user's columns.
 
 ``explain_and_log`` runs inside a job's MLflow run (``conf/explain``); ``load(run_id)``
-reads an explanation back; ``python -m churn_experiments.explain run_id=<id>``
+reads an explanation back; ``churn-explain run_id=<id>``
 explains an existing run. SHAP itself is imported only when explaining.
 """
 

@@ -1,4 +1,5 @@
-"""``python -m churn_experiments.explain run_id=<id>``: explain an existing run again.
+"""``churn-explain run_id=<id>`` (``python -m churn_experiments.explain``): explain an
+existing run again.
 
 The run's logged ``config.yaml`` rebuilds its exact split, its logged model is loaded,
 and the explanation replaces the run's ``explanations/`` (metrics get a new value).
@@ -6,33 +7,33 @@ and the explanation replaces the run's ``explanations/`` (metrics get a new valu
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+import hydra
+from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import store
+from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.explain.explainers import Explanation, explain
 from churn_experiments.explain.store import log_explanation
 
 log = logging.getLogger("churn_experiments.explain")
 
-# fills what a run's logged config lacks (it predates conf/explain or explain.agnostic)
-DEFAULT_SETTINGS = Path(__file__).resolve().parents[2] / "conf/explain/default.yaml"
-OPTIONS = {"run_id", "tracking_uri", "explain"}
-
 
 def reexplain(
-    run_id: str, overrides: Mapping[str, Any], tracking_uri: str | None = None
+    run_id: str,
+    defaults: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    tracking_uri: str | None = None,
 ) -> Explanation:
     """Explain run ``run_id`` with its logged config and ``overrides`` (explain keys).
 
-    ``explain.enabled`` is ignored: asking for an explanation is the point.
+    ``defaults`` (``conf/explain/default.yaml``) fill what the logged config lacks
+    (it predates conf/explain or explain.agnostic). ``explain.enabled`` is ignored:
+    asking for an explanation is the point.
     """
     store.prepare(tracking_uri or store.active_uri(), create=False)
     import mlflow
@@ -47,10 +48,9 @@ def reexplain(
     cfg = OmegaConf.create(
         mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config.yaml")
     )
-    defaults = OmegaConf.load(DEFAULT_SETTINGS)
     logged = cfg.get("explain") or {}
     known = {key: logged[key] for key in logged if key in defaults}  # older runs
-    cfg.explain = OmegaConf.merge(defaults, known, dict(overrides))
+    cfg.explain = OmegaConf.merge(dict(defaults), known, dict(overrides))
     settings = validate_group("explain", cfg.explain, f"explain settings of {run_id}")
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     split = split_dataset(load_dataset(dataset), dataset)
@@ -63,60 +63,45 @@ def reexplain(
     return explanation
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse ``key=value`` arguments and explain the run they name."""
-    parser = argparse.ArgumentParser(
-        prog="python -m churn_experiments.explain",
-        description=(
-            "Explain an existing run again: rebuild its split from its logged "
-            "config.yaml, load its logged model, log SHAP values and plots under "
-            "explanations/ of the same run."
-        ),
-        epilog=(
-            "example: python -m churn_experiments.explain run_id=0a1b2c "
-            "explain.explainer=kernel explain.max_rows=500"
-        ),
+def chosen_settings(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, Any]:
+    """The ``explain.*`` keys the command line set, with their composed values."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    chosen = OmegaConf.create()
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if key.startswith("explain."):
+            OmegaConf.update(
+                chosen, key.removeprefix("explain."), OmegaConf.select(cfg, key)
+            )
+    return OmegaConf.to_container(chosen)  # type: ignore[return-value]
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="explain")
+@exits_on_error
+def main(cfg: DictConfig) -> None:
+    """Explain run ``cfg.run_id`` again and log the mean |SHAP| by column."""
+    from hydra.core.hydra_config import HydraConfig
+
+    explanation = reexplain(
+        str(cfg.run_id),
+        OmegaConf.to_container(cfg.explain),  # ${seed} resolves in the run's config
+        chosen_settings(cfg, HydraConfig.get().overrides.task),
+        cfg.tracking_uri,
     )
-    parser.add_argument(
-        "options",
-        nargs="+",
-        metavar="key=value",
-        help=(
-            "run_id=<id> (required); tracking_uri=<uri> (default: "
-            "MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here); explain.<key>=<value>"
-            " for any key of conf/explain (explainer, rows_from, max_rows, "
-            "background_size, seed, agnostic.rows, agnostic.background, "
-            "agnostic.evaluations)"
-        ),
-    )
-    args = parser.parse_args(argv)
-    try:
-        options = OmegaConf.from_dotlist(list(args.options))
-    except Exception as err:  # omegaconf's grammar errors have several types
-        parser.error(f"cannot read {args.options}: {err}")
-    unknown = sorted(set(options) - OPTIONS)
-    if unknown:
-        parser.error(f"unknown key(s) {unknown}; allowed: {sorted(OPTIONS)}")
-    if "run_id" not in options:
-        parser.error("run_id=<id> is required")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        explanation = reexplain(
-            str(options.run_id),
-            OmegaConf.to_container(options.get("explain") or OmegaConf.create()),
-            options.get("tracking_uri"),
-        )
-    except ChurnExperimentsError as err:
-        log.error("%s", err)
-        sys.exit(1)
     log.info(
         "run %s: %s SHAP (%s); mean |SHAP| by column:\n%s",
-        options.run_id,
+        cfg.run_id,
         explanation.explainer,
         explanation.output_space,
         explanation.by_column().mean_abs().round(4).to_string(),
     )
 
 
+def cli() -> None:
+    """The console script ``churn-explain``."""
+    run_command(main)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

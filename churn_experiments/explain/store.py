@@ -131,7 +131,7 @@ def load(run_id: str, tracking_uri: str | None = None) -> Explanation:
     if not mlflow.MlflowClient(tracking_uri).list_artifacts(run_id, ARTIFACT_DIR):
         raise FileNotFoundError(
             f"run {run_id} has no {ARTIFACT_DIR}/; explain it with "
-            f"python -m churn_experiments.explain run_id={run_id}"
+            f"churn-explain run_id={run_id}"
         )
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,7 +2,7 @@
 
 ``conf/policy/<name>.yaml`` declares a policy; :func:`apply_policies` runs the
 selected ones (the sweep callback calls it at the end of a multirun), and
-``python -m churn_experiments.promote`` runs them on demand, prints the ledger and
+``churn-promote`` runs them on demand, prints the ledger and
 rolls an alias back.
 """
 

@@ -1,4 +1,4 @@
-"""Decisions and the ledger as text: the tables ``--dry-run`` and ``history`` print."""
+"""Decisions and the ledger as text: what ``dry_run=true`` and history print."""
 
 from __future__ import annotations
 

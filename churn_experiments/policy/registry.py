@@ -136,7 +136,7 @@ def lock(
                 tags={**owner, "acquired_at": f"{time.time():.3f}"},
                 description=f"Held while a policy changes {name}; broken when its "
                 f"owner is gone or after {stale_after:g} s, or by "
-                "`python -m churn_experiments.promote unlock`.",
+                "`churn-promote action=unlock`.",
             )
             break
         except MlflowException as err:
@@ -151,8 +151,8 @@ def lock(
         if time.monotonic() > deadline:
             raise PolicyError(
                 f"{lock_name} is still held by {owners.describe(held)} after "
-                f"{timeout:g} s; if that process is gone, run `python -m "
-                f"churn_experiments.promote unlock --model {name}` and retry"
+                f"{timeout:g} s; if that process is gone, run `churn-promote "
+                f"action=unlock registered_model={name}` and retry"
             )
         time.sleep(random.uniform(0.05, 0.2))
     try:

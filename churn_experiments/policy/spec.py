@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -85,11 +84,12 @@ def policy_source(
             config_sources = HydraConfig.get().runtime.config_sources
         except ValueError:  # composed without the hydra node
             config_sources = []
+    from churn_experiments.validation import source_folder
+
     for source in config_sources:
-        if source.get("schema") == "file":
-            path = Path(source["path"], "policy", f"{name}.yaml")
-            if path.exists():
-                return str(path)
+        folder = source_folder(source)
+        if folder is not None and (folder / "policy" / f"{name}.yaml").exists():
+            return str(folder / "policy" / f"{name}.yaml")
     return f"policy/{name}.yaml"
 
 

@@ -1,4 +1,4 @@
-"""Batch scoring of a customer table: ``python -m churn_experiments.score``.
+"""Batch scoring of a customer table: ``churn-score``.
 
 :func:`score` does the same from Python with a :class:`ScoreSettings`.
 """

@@ -1,8 +1,8 @@
-"""``python -m churn_experiments.score input=customers.csv output=scores.csv``."""
+"""``churn-score input=customers.csv output=scores.csv`` (``python -m
+churn_experiments.score``): score a customer table with a registered model."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments.errors import ChurnExperimentsError, ConfigError
+from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.errors import ConfigError
 
 if TYPE_CHECKING:
     from churn_experiments.score import ScoreSettings
 
-log = logging.getLogger("churn_experiments.score")
 
 EXIT_REJECTED = 3  # every other row was scored, some were rejected
 
@@ -57,16 +57,13 @@ def settings_from_config(cfg: DictConfig) -> ScoreSettings:
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="score")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="score")
+@exits_on_error
 def main(cfg: DictConfig) -> None:
     """Score the input, print where the results went; exit 3 when rows were rejected."""
     from churn_experiments.score import score
 
-    try:
-        result = score(settings_from_config(cfg))
-    except ChurnExperimentsError as err:
-        log.error("%s", err)
-        sys.exit(1)
+    result = score(settings_from_config(cfg))
     print(
         f"Scored {result.scored:,} of {result.rows:,} rows in {result.seconds:.1f} s"
         f" with {result.model_uri}"
@@ -80,5 +77,10 @@ def main(cfg: DictConfig) -> None:
         sys.exit(EXIT_REJECTED)
 
 
+def cli() -> None:
+    """The console script ``churn-score``."""
+    run_command(main)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -1,4 +1,4 @@
-"""``python -m churn_experiments.dataset init`` drafts a spec that trains as it is."""
+"""``churn-dataset`` drafts a spec that trains as it is."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ FILE = FIXTURES / "data" / "telco_like.csv"
 def init(folder, *settings: str):
     return run_command(
         folder,
-        "init",
         f"file={FILE}",
         "target=Churn",
         "name=telco",
@@ -58,7 +57,7 @@ def test_a_bad_argument_is_one_line(tmp_path):
     result = init(tmp_path, "positive=Maybe")
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "Error: positive=Maybe: not a class of 'Churn'; its classes: ['No', 'Yes']"
+        "error: positive=Maybe: not a class of 'Churn'; its classes: ['No', 'Yes']"
     )
 
 

@@ -13,8 +13,8 @@ import pytest
 from omegaconf import OmegaConf
 from support import MODEL
 
-from churn_experiments.cli import read_target
-from churn_experiments.deploy import azureml
+from churn_experiments.deploy import azureml, load_target
+from churn_experiments.errors import ConfigError
 from churn_experiments.validation import load_schema
 
 pytest.importorskip("azure.ai.ml", reason="needs the [azure] extra")
@@ -28,8 +28,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 @pytest.fixture
 def cfg() -> dict[str, Any]:
     """The shipped conf/deploy/azureml.yaml, resolved as the CLI does."""
-    target = read_target(CONF / "deploy" / "azureml.yaml")
-    return OmegaConf.to_container(target, resolve=True)
+    return load_target("azureml")
 
 
 def test_the_shipped_config_becomes_sdk_entities(cfg: dict[str, Any]) -> None:
@@ -172,7 +171,7 @@ def test_a_missing_extra_says_how_to_install_it(
 
 def test_importing_the_module_does_not_import_azure() -> None:
     code = (
-        "import sys, churn_experiments.deploy.azureml, churn_experiments.predict;"
+        "import sys, churn_experiments.deploy.azureml, churn_experiments.deploy.client;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'azure'))"
     )
     out = subprocess.run(
@@ -238,7 +237,7 @@ def test_the_deploy_schema_checks_every_kind(doc: dict[str, Any], valid: bool) -
     "path", sorted((CONF / "deploy").glob("*.yaml")), ids=lambda p: p.name
 )
 def test_every_shipped_target_matches_the_schema(path: Path) -> None:
-    doc = OmegaConf.to_container(read_target(path), resolve=True)
+    doc = load_target(path.stem)
     jsonschema.Draft202012Validator(load_schema("deploy")).validate(doc)
     assert doc["kind"] == path.stem
 
@@ -255,24 +254,9 @@ def test_the_local_target_has_exactly_the_agreed_keys() -> None:
     }
 
 
-def test_the_cli_reports_config_errors_in_one_line(
-    cfg: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "azureml.yaml"
-    OmegaConf.save({**cfg, "computeType": "ACI"}, path)
-
-    assert azureml.main(["status", "--config", str(path)]) == 1
-    assert "key 'computeType' is not supported here" in caplog.text
-
-
-def test_the_cli_needs_the_workspace_variables(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    for name in azureml.WORKSPACE_ENV.values():
-        monkeypatch.delenv(name, raising=False)
-
-    assert azureml.main(["delete", "--config", str(CONF / "deploy/azureml.yaml")]) == 1
-    assert "set AZURE_SUBSCRIPTION_ID, AZURE_RESOURCE_GROUP" in caplog.text
+def test_a_v1_key_is_refused_in_words(cfg: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="key 'computeType' is not supported here"):
+        azureml.validate_config({**cfg, "computeType": "ACI"})
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -281,7 +265,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         k: v for k, v in os.environ.items() if k not in azureml.WORKSPACE_ENV.values()
     }
     return subprocess.run(
-        [sys.executable, "-m", "churn_experiments.deploy.azureml", *args],
+        [sys.executable, "-m", "churn_experiments.deploy", "target=azureml", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -295,17 +279,16 @@ def test_the_cli_from_another_folder_reports_every_error_of_the_file_it_read(
     tmp_path: Path,
 ) -> None:
     result = run_cli(
-        "status",
-        "auth_mode=token",
-        "instance_count=0",
-        "endpoint_name=1-churn",
-        "computeType=ACI",
+        "action=status",
+        "target.auth_mode=token",
+        "target.instance_count=0",
+        "target.endpoint_name=1-churn",
+        "+target.computeType=ACI",
         cwd=tmp_path,
     )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "[ERROR] churn_experiments.deploy.azureml:"
-        f" {CONF / 'deploy' / 'azureml.yaml'}: 4 problems:",
+        f"error: {CONF / 'deploy' / 'azureml.yaml'}: 4 problems:",
         "  - key 'computeType' is not supported here; use `instance_type` (a VM size"
         " such as Standard_DS3_v2) and `instance_count`: ACI and azureml-core (SDK"
         " v1) are retired, this target is a managed online endpoint",
@@ -327,18 +310,22 @@ def test_the_cli_reads_config_dir_with_overrides_and_names_that_file(
     (folder / "azureml.yaml").write_text(
         (CONF / "deploy" / "azureml.yaml").read_text().replace("blue", "green")
     )
-    result = run_cli("status", "--config-dir", "conf", "instance_count=2", cwd=tmp_path)
+    result = run_cli(
+        "action=status", "--config-dir", "conf", "target.instance_count=2", cwd=tmp_path
+    )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "[INFO] churn_experiments.deploy.azureml: read conf/deploy/azureml.yaml",
-        "[ERROR] churn_experiments.deploy.azureml: set AZURE_SUBSCRIPTION_ID,"
+        "[INFO] read conf/deploy/azureml.yaml",
+        "error: set AZURE_SUBSCRIPTION_ID,"
         " AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME: the workspace comes from the"
         " environment, never from the target's YAML",
     ]
-    bad = run_cli("delete", "--config-dir", "conf", "traffic.green=50", cwd=tmp_path)
+    bad = run_cli(
+        "action=delete", "--config-dir", "conf", "target.traffic.green=50", cwd=tmp_path
+    )
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
-        "[ERROR] churn_experiments.deploy.azureml: conf/deploy/azureml.yaml: key"
+        "error: conf/deploy/azureml.yaml: key"
         " 'traffic' adds up to 50; allowed: deployment name -> percentage; the"
         " percentages add up to 100"
     ]

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from churn_experiments.deploy import azureml
-from churn_experiments.payloads import input_data
-from churn_experiments.predict import predict
+from churn_experiments.deploy.client import predict
+from churn_experiments.deploy.payloads import input_data
 
 pytestmark = [
     pytest.mark.azure_live,

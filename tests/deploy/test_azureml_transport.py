@@ -36,7 +36,7 @@ from requests.structures import CaseInsensitiveDict  # noqa: E402
 from support import MODEL, RAW_ROWS  # noqa: E402
 
 from churn_experiments.deploy import azureml  # noqa: E402
-from churn_experiments.predict import predict  # noqa: E402
+from churn_experiments.deploy.client import predict  # noqa: E402
 
 SUB = "00000000-0000-0000-0000-000000000000"
 WS = (

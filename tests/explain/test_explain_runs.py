@@ -6,11 +6,12 @@ import mlflow
 import numpy as np
 import pytest
 from explain_helpers import COLUMNS, fit
+from omegaconf import OmegaConf
 from support import compose_config
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain_and_log, load
-from churn_experiments.explain.__main__ import main
+from churn_experiments.explain.__main__ import reexplain
 from churn_experiments.explain.explainers import agnostic_plan
 from churn_experiments.train import train
 from churn_experiments.validation import validate_config
@@ -67,21 +68,16 @@ def test_load_reads_back_what_explain_and_log_wrote(mlflow_store):
         assert metrics[f"shap_{column}"] == pytest.approx(value)
 
 
-def test_the_cli_explains_an_existing_run_again(mlflow_store, capsys):
+def test_an_existing_run_is_explained_again(mlflow_store):
     run_id = train(compose_config(["model=gb", "explain.enabled=false"]))["run_id"]
     with pytest.raises(FileNotFoundError):
         load(run_id)
-    main([f"run_id={run_id}", "explain.rows_from=test", "explain.max_rows=15"])
+    defaults = compose_config(config_name="explain").explain
+    chosen = {"rows_from": "test", "max_rows": 15}
+    reexplain(run_id, OmegaConf.to_container(defaults), chosen)
     explanation = load(run_id)
     assert explanation.values.shape == (15, 7)
     assert explanation.details["rows_from"] == "test"
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    assert "run_id=<id>" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        main(["explain.max_rows=3"])
-    assert exit_info.value.code == 2
 
 
 @pytest.mark.parametrize(

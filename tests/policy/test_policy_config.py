@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from policy_helpers import BASE_SPEC, EXPERIMENT, make_policy
+from support import compose_config
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.policy import load_policies, rules
@@ -16,13 +16,11 @@ from churn_experiments.policy.rules import (
     order_by,
     parse_guard,
 )
-from churn_experiments.promote import CONF_DIR, parser
 from churn_experiments.validation import load_schema, validate_group
 
 
 def compose_policies(selection: str):
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return compose("config", [f"policy={selection}"])
+    return compose_config([f"policy={selection}"])
 
 
 def test_shipped_policies_compose_together_and_load_in_order() -> None:
@@ -40,8 +38,7 @@ def test_shipped_policies_compose_together_and_load_in_order() -> None:
 
 
 def test_no_policy_is_selected_by_default() -> None:
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        assert compose("config").get("policy") is None
+    assert compose_config().get("policy") is None
 
 
 @pytest.mark.parametrize(
@@ -161,12 +158,10 @@ def test_bad_policy_stops_a_sweep_before_any_job(tmp_path, monkeypatch) -> None:
     from churn_experiments.sweep_callback import MlflowSweepCallback
 
     monkeypatch.chdir(tmp_path)
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            "config",
-            ["policy=best_f1", "policy.best_f1.select.metric=accuracy"],
-            return_hydra_config=True,
-        )
+    cfg = compose_config(
+        ["policy=best_f1", "policy.best_f1.select.metric=accuracy"],
+        return_hydra_config=True,
+    )
     with pytest.raises(SystemExit, match="policy.best_f1.select.metric"):
         MlflowSweepCallback().on_multirun_start(cfg)
     assert tracking.sweep_context()["parent_run_id"] is None
@@ -227,14 +222,6 @@ def test_mcnemar_counts_discordant_rows() -> None:
     assert (right, wrong) == (8, 0)
     assert p_value == pytest.approx(0.5**8)
     assert mcnemar(truth, new, new)[0] == 1.0
-
-
-@pytest.mark.parametrize("command", ["apply", "history", "rollback"])
-def test_every_command_has_help(command: str, capsys) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        parser().parse_args([command, "--help"])
-    assert exit_.value.code == 0
-    assert "usage: python -m churn_experiments.promote" in capsys.readouterr().out
 
 
 def test_cross_validated_metrics_rank_and_guard() -> None:

@@ -8,10 +8,9 @@ import logging
 import mlflow
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from mlflow.exceptions import MlflowException
 from policy_helpers import MODEL, make_policy, only_run, snapshot
-from support import CHEAP
+from support import CHEAP, compose_config
 
 from churn_experiments.policy import (
     PolicyError,
@@ -26,12 +25,10 @@ from churn_experiments.policy import (
     rules,
 )
 from churn_experiments.policy.plan import render
-from churn_experiments.promote import CONF_DIR
 
 
 def shipped_policies():
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return load_policies(compose("config", ["policy=[best_f1,best_recall]"]).policy)
+    return load_policies(compose_config(["policy=[best_f1,best_recall]"]).policy)
 
 
 def holder(client, alias: str) -> str:

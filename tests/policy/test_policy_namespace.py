@@ -11,11 +11,10 @@ import json
 
 import pytest
 from policy_helpers import EXPERIMENT, MODEL
-from support import compose_config, run_sweep_in_process
+from support import compose_config, promote, run_sweep_in_process
 
+from churn_experiments.deploy import load_target
 from churn_experiments.policy import ledger
-from churn_experiments.promote import run
-from churn_experiments.serve import load_config
 
 STATUS = (
     "dataset=status",
@@ -45,8 +44,8 @@ def test_the_tutorial_keeps_its_names_and_a_new_dataset_defaults_to_its_own(
         "status",
         "status",
     )
-    assert load_config()["model_uri"] == f"models:/{MODEL}@champion"
-    served = load_config(overrides=["model_uri=models:/${dataset_model:status}@c"])
+    assert load_target("local")["model_uri"] == f"models:/{MODEL}@champion"
+    served = load_target("local", ["model_uri=models:/${dataset_model:status}@c"])
     assert served["model_uri"] == "models:/status@c"
 
 
@@ -74,17 +73,17 @@ def test_a_second_dataset_sweeps_and_promotes_in_its_own_namespace(
     assert comparison["holder_value"] == pytest.approx(logged["lr"])
 
     # an on-demand promote of the tutorial still picks the tutorial's own sweep
-    assert run(["policy=best_f1", "--dry-run"]) == 0
+    assert promote("policy=best_f1", "dry_run=true") == 0
     out = capsys.readouterr().out
     assert f"sweep {store.parent_run_id}" in out and f"-> {MODEL}@champion" in out
-    assert run(["policy=best_f1", "dataset=status", "--dry-run"]) == 0
+    assert promote("policy=best_f1", "dataset=status", "dry_run=true") == 0
     assert f"sweep {second.parent_run_id}" in capsys.readouterr().out
 
 
 def test_a_champion_of_another_data_contract_is_refused_in_words(
     store, client, user_conf
 ) -> None:
-    assert run(["policy=best_f1", f"--sweep={store.parent_run_id}"]) == 0
+    assert promote("policy=best_f1", f"sweep={store.parent_run_id}") == 0
     # a user who copied the tutorial's dataset file and kept its registered model
     run_sweep_in_process(["lr"], [*STATUS, f"+dataset.registered_model={MODEL}"])
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "1"

@@ -11,11 +11,10 @@ import time
 import mlflow
 import pytest
 from policy_helpers import MODEL
-from support import run_module
+from support import promote, run_module
 
 from churn_experiments.policy import registry
 from churn_experiments.policy.spec import PolicyError
-from churn_experiments.promote import run as promote
 
 LOCK = MODEL + registry.LOCK_SUFFIX
 HOST = socket.gethostname()
@@ -24,7 +23,7 @@ HOST = socket.gethostname()
 PROMOTE_AND_DIE = """
 import os, signal, sys
 from churn_experiments.policy import registry
-from churn_experiments.promote import main
+from churn_experiments.promote import cli
 
 tag_version = registry.annotate
 
@@ -33,8 +32,8 @@ def tag_then_die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 registry.annotate = tag_then_die
-sys.argv = ["promote", "policy=best_f1"]
-main()
+sys.argv = ["churn-promote", "policy=best_f1"]
+cli()
 """
 
 
@@ -74,13 +73,13 @@ def test_a_promotion_killed_holding_the_lock_is_closed_by_the_next_one(
     owner = f"pid {lock.tags['pid']} on {HOST}"
     abandoned, broken = again.stderr.splitlines()[:2]
     assert abandoned == (
-        f"WARNING ledger entry {entry.info.run_id} (best_f1) was left pending by "
+        f"[WARNING] ledger entry {entry.info.run_id} (best_f1) was left pending by "
         f"{owner}, which ended: done: version 1 registered from run {winner}, tag "
         "version 1 with this decision; not done: point @champion at it; now "
         f"{MODEL}@champion -> none; closed as abandoned"
     )
     # broken because its owner is dead, not after the lock's 60 s timeout
-    assert broken.startswith(f"WARNING breaking {LOCK} held by {owner} for ")
+    assert broken.startswith(f"[WARNING] breaking {LOCK} held by {owner} for ")
     assert broken.endswith(": its owner is gone")
 
     entry = client.get_run(entry.info.run_id)
@@ -112,12 +111,12 @@ def test_a_lock_held_from_another_host_times_out_and_unlock_breaks_it(
         pass
     assert str(raised.value) == (
         f"{LOCK} is still held by pid 1 on another-host after 0.5 s; if that process "
-        f"is gone, run `python -m churn_experiments.promote unlock --model {MODEL}` "
+        f"is gone, run `churn-promote action=unlock registered_model={MODEL}` "
         "and retry"
     )
-    assert promote(["unlock"]) == 0
+    assert promote("action=unlock") == 0
     assert capsys.readouterr().out.startswith(
         f"broke {LOCK}, held by pid 1 on another-host for "
     )
-    assert promote(["unlock", "--model", MODEL]) == 0
+    assert promote("action=unlock", f"registered_model={MODEL}") == 0
     assert capsys.readouterr().out == f"{MODEL} is not locked\n"

@@ -5,8 +5,6 @@ No image is built. The context is generated once, from the tutorial sweep's gb m
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -21,11 +19,11 @@ import yaml
 from omegaconf import OmegaConf
 from support import MODEL
 
-from churn_experiments.deploy.docker import DockerError, deploy, generate, main
-from churn_experiments.serve import load_config
+from churn_experiments.deploy import load_target
+from churn_experiments.deploy.__main__ import deploy_docker
+from churn_experiments.deploy.docker import DockerError, deploy, generate
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-DOCKER_YAML = CONF / "deploy" / "docker.yaml"
 
 # Load the model as the image does, with the editable install of churn_experiments
 # switched off: only the copy shipped in model_dir/code can be used.
@@ -76,20 +74,18 @@ def gb_model(tutorial_sweep) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def context(gb_model: str, tmp_path_factory: pytest.TempPathFactory) -> Context:
-    """``python -m churn_experiments.deploy.docker`` run once (build: false)."""
+    """What ``churn-deploy target=docker`` does, run once (build: false)."""
     overrides = [
         f"output_dir={tmp_path_factory.mktemp('docker') / 'ctx'}",
         f"model_uri={gb_model}",
     ]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert main(["--config", str(DOCKER_YAML), *overrides]) == 0
-    cfg = load_config(DOCKER_YAML, overrides, kind="docker")
-    return Context(cfg, Path(cfg["output_dir"]), printed.getvalue())
+    cfg = load_target("docker", overrides)
+    printed = deploy_docker(cfg)
+    return Context(cfg, Path(cfg["output_dir"]), printed + "\n")
 
 
 def test_docker_yaml_does_not_build_by_default():
-    cfg = load_config(DOCKER_YAML, kind="docker")
+    cfg = load_target("docker")
     assert cfg["build"] is False
     assert cfg["model_uri"] == f"models:/{MODEL}@champion"
 
@@ -163,7 +159,7 @@ def test_cli_prints_how_to_build_run_and_call_the_image(context: Context):
 
 def test_a_non_empty_folder_without_dockerfile_is_refused(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("mine")
-    cfg = load_config(DOCKER_YAML, [f"output_dir={tmp_path}"], kind="docker")
+    cfg = load_target("docker", [f"output_dir={tmp_path}"])
     with pytest.raises(DockerError, match="not empty and holds no Dockerfile"):
         generate(cfg)
     assert (tmp_path / "notes.txt").read_text() == "mine"
@@ -171,9 +167,7 @@ def test_a_non_empty_folder_without_dockerfile_is_refused(tmp_path: Path):
 
 def test_build_without_docker_cli_fails_before_writing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker here
-    cfg = load_config(
-        DOCKER_YAML, [f"output_dir={tmp_path / 'ctx'}", "build=true"], kind="docker"
-    )
+    cfg = load_target("docker", [f"output_dir={tmp_path / 'ctx'}", "build=true"])
     with pytest.raises(DockerError, match="needs the docker CLI.*build: false"):
         deploy(cfg)
     assert not (tmp_path / "ctx").exists()
@@ -182,9 +176,7 @@ def test_build_without_docker_cli_fails_before_writing(tmp_path, monkeypatch):
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker CLI")
 def test_build_without_docker_engine_fails_before_writing(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
-    cfg = load_config(
-        DOCKER_YAML, [f"output_dir={tmp_path / 'ctx'}", "build=true"], kind="docker"
-    )
+    cfg = load_target("docker", [f"output_dir={tmp_path / 'ctx'}", "build=true"])
     with pytest.raises(DockerError, match="needs a running Docker engine"):
         deploy(cfg)
     assert not (tmp_path / "ctx").exists()

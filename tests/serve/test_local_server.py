@@ -1,4 +1,4 @@
-"""The local target: `python -m churn_experiments.serve` serving the champion for real.
+"""The local target: `churn-serve` serving the champion for real.
 
 One CLI server (started with a PATH that lacks the virtualenv's bin) answers all the
 payload tests; it is stopped with Ctrl-C at the end of the module. Every refusal's
@@ -27,22 +27,19 @@ import requests
 from omegaconf import OmegaConf
 from support import MODEL
 
-from churn_experiments import payloads
 from churn_experiments.data import load_dataset, split_dataset
-from churn_experiments.errors import ConfigError
-from churn_experiments.serve import (
+from churn_experiments.deploy import load_target, payloads
+from churn_experiments.deploy.local import (
     APP,
     ServeError,
     free_port,
-    load_config,
-    main,
     running_server,
     serve_command,
     start_server,
 )
+from churn_experiments.errors import ChurnExperimentsError, ConfigError
+from churn_experiments.model_uri import check_model_uri
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "deploy"
-LOCAL_YAML = CONF / "local.yaml"
 MODEL_NAME = MODEL
 CHAMPION = f"models:/{MODEL_NAME}@champion"
 VENV_BIN = str(Path(sys.executable).parent)
@@ -122,7 +119,7 @@ def cli_server(
     command = [sys.executable, "-m", "churn_experiments.serve"]
     with open(log_file, "w") as stderr:
         cli = subprocess.Popen(
-            [*command, "--config", str(LOCAL_YAML), f"port={free_port()}"],
+            [*command, f"target.port={free_port()}"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -154,7 +151,7 @@ def post(url: str, data: str, content_type: str = "application/json"):
 
 
 def test_serve_command_runs_uvicorn_with_this_python():
-    cfg = load_config(LOCAL_YAML, ["port=5099"])
+    cfg = load_target("local", ["port=5099"])
     assert serve_command(cfg) == [
         sys.executable, "-m", "uvicorn", "--factory", APP, "--host", "127.0.0.1",
         "--port", "5099", "--workers", "1", "--no-access-log",
@@ -162,20 +159,18 @@ def test_serve_command_runs_uvicorn_with_this_python():
 
 
 @pytest.mark.parametrize(
-    ("config", "overrides", "message"),
+    ("name", "overrides", "message"),
     [
-        (LOCAL_YAML, ["port=abc"], "deploy.port: 'abc' is not of type 'integer'"),
-        (LOCAL_YAML, ["colour=red"], "unknown key deploy.colour"),
-        (CONF / "docker.yaml", [], "this command needs kind: local"),
-        (CONF / "missing.yaml", [], "missing.yaml does not exist"),
+        ("local", ["port=abc"], "deploy.port: 'abc' is not of type 'integer'"),
+        ("local", ["+colour=red"], "unknown key deploy.colour"),
+        ("docker", [], "this command needs kind: local"),
     ],
 )
-def test_config_errors_name_the_file_and_key(config, overrides, message, caplog):
+def test_config_errors_name_the_file_and_key(name, overrides, message):
     with pytest.raises(ConfigError) as err:
-        load_config(config, overrides)
+        load_target(name, overrides, kind="local")
     assert message in str(err.value)
-    assert main(["--config", str(config), *overrides]) == 1
-    assert message in caplog.text
+    assert f"conf/deploy/{name}.yaml: " in str(err.value)
 
 
 def test_a_port_in_use_is_refused_before_anything_starts():
@@ -183,7 +178,7 @@ def test_a_port_in_use_is_refused_before_anything_starts():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        cfg = load_config(LOCAL_YAML, [f"port={port}"])
+        cfg = load_target("local", [f"port={port}"])
         with pytest.raises(ServeError, match=f"cannot serve on 127.0.0.1:{port}"):
             start_server(cfg)
 
@@ -343,8 +338,8 @@ def test_text_plain_is_refused_with_the_content_types_and_ping_answers(
 def test_a_server_that_cannot_start_shows_its_log_and_leaves_nothing_running(
     champion: Champion,
 ):
-    cfg = load_config(
-        LOCAL_YAML, [f"port={free_port()}", "model_uri=models:/no_such_model/1"]
+    cfg = load_target(
+        "local", [f"port={free_port()}", "model_uri=models:/no_such_model/1"]
     )
     with (
         pytest.raises(ServeError, match="exited with code 1") as err,
@@ -364,7 +359,7 @@ def test_serve_on_an_empty_store_says_how_to_create_a_champion(
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     port = free_port()
     result = subprocess.run(
-        [sys.executable, "-m", "churn_experiments.serve", f"port={port}"],
+        [sys.executable, "-m", "churn_experiments.serve", f"target.port={port}"],
         cwd=tmp_path,  # not the checkout: the config is found all the same
         env={**os.environ, "MLFLOW_TRACKING_URI": uri},
         capture_output=True,
@@ -375,11 +370,11 @@ def test_serve_on_an_empty_store_says_how_to_create_a_champion(
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]
     assert first == (
-        f"[ERROR] churn_experiments.serve: model_uri '{CHAMPION}': no registered"
-        f" model '{MODEL_NAME}' in the registry at {uri}; train candidates (python -m"
-        " churn_experiments -m model=lr,rf,svc,gb), then promote one (python -m"
-        " churn_experiments.promote policy=best_f1 sets @champion), or pass"
-        " model_uri=runs:/<run_id>/model"
+        f"error: model_uri '{CHAMPION}': no registered model '{MODEL_NAME}' in the"
+        f" registry at {uri}; train candidates (churn -m model=lr,rf,svc,gb), then"
+        " promote one (churn-promote policy=best_f1 sets @champion), or name another"
+        " model: model_uri=runs:/<run_id>/model (target.model_uri=... for"
+        " churn-serve and churn-deploy)"
     ), result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
     with socket.socket() as sock:  # no server was started
@@ -399,10 +394,11 @@ def test_serve_on_an_empty_store_says_how_to_create_a_champion(
     ],
 )
 def test_a_uri_that_names_no_model_is_refused_before_serving(
-    champion: Champion, model_uri: str, message: str, caplog: pytest.LogCaptureFixture
+    champion: Champion, model_uri: str, message: str
 ):
     mlflow.set_tracking_uri(champion.tracking_uri)
-    assert main([f"port={free_port()}", f"model_uri={model_uri}"]) == 1
-    assert message in caplog.text
+    with pytest.raises(ChurnExperimentsError) as err:
+        check_model_uri(model_uri)
+    assert message in str(err.value)
     if "@challenger" in model_uri:
-        assert "(its aliases: @champion)" in caplog.text
+        assert "(its aliases: @champion)" in str(err.value)

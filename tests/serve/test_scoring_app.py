@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from support import RAW_ROWS
 
-from churn_experiments import payloads
-from churn_experiments.scoring_app import Scorer
+from churn_experiments.deploy import payloads
+from churn_experiments.deploy.scoring_app import Scorer
 
 
 @pytest.fixture(scope="module")

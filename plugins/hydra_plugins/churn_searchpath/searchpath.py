@@ -1,6 +1,6 @@
 """A SearchPathPlugin: folders in ``CHURN_CONFIG_PATH`` join Hydra's search path.
 
-``CHURN_CONFIG_PATH=~/my_conf python -m churn_experiments model=xgb`` finds
+``CHURN_CONFIG_PATH=~/my_conf churn model=xgb`` finds
 ``~/my_conf/model/xgb.yaml``. Folders are searched before the shipped ``conf/``, so a
 user's file of the same name wins. Hydra imports this module at every start: keep it
 free of heavy imports.

@@ -1,7 +1,7 @@
 """The local scoring server: MLflow's scoring app behind a layer that speaks plainly.
 
-Run by ``python -m churn_experiments.serve`` as
-``uvicorn --factory churn_experiments.scoring_app:create_app`` with the model URI in
+Run by ``churn-serve`` as ``uvicorn --factory
+churn_experiments.deploy.scoring_app:create_app`` with the model URI in
 :data:`MODEL_URI_ENV`. ``POST /invocations`` with a JSON body is answered here:
 
 - a body that is not a JSON object, names an unknown key or Azure ML's ``input_data``
