@@ -26,6 +26,21 @@ CONFIG_PATH = (
 CONFIG_MODULE = "churn_experiments.conf"
 USER_CONFIG_ENV = "CHURN_CONFIG_PATH"  # folders searched before conf/ (hydra_plugins)
 EXIT_ERROR = 1  # a config, data or store error (Hydra's own usage errors too)
+# Hydra's options followed by a value (--info takes one of _INFO, or none)
+_VALUE_OPTIONS = {
+    "--config-dir",
+    "-cd",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--experimental-rerun",
+}
+_INFO = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
 # lines of Hydra's and OmegaConf's messages that repeat what the first line says
 _NOISE = ("full_key:", "object_type=", "reference_type=", "Config search path:")
 
@@ -40,7 +55,7 @@ def run_command(app: Callable[[], Any], aliases: Mapping[str, str] = ()) -> None
     from omegaconf.errors import OmegaConfBaseException
     from yaml import YAMLError
 
-    sys.argv[1:] = [_alias(arg, dict(aliases)) for arg in sys.argv[1:]]
+    sys.argv[1:] = options_first([_alias(a, dict(aliases)) for a in sys.argv[1:]])
     full_error = os.environ.get("HYDRA_FULL_ERROR")
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of a traceback
     try:
@@ -113,6 +128,26 @@ def config_dirs(argv: Sequence[str]) -> list[Path]:
         elif arg.startswith("--config-dir="):
             folders.append(Path(arg.split("=", 1)[1]))
     return [folder for folder in folders if str(folder) not in ("", ".")]
+
+
+def options_first(argv: Sequence[str]) -> list[str]:
+    """``argv`` with Hydra's options (and their values) before the overrides, so
+    that ``key=value`` may stand on both sides of ``--config-dir DIR``."""
+    options: list[str] = []
+    overrides: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        takes_value = arg in _VALUE_OPTIONS or (
+            arg in ("--info", "-i") and i + 1 < len(argv) and argv[i + 1] in _INFO
+        )
+        if arg.startswith("-"):
+            options += argv[i : i + 2] if takes_value else [arg]
+            i += 2 if takes_value else 1
+        else:
+            overrides.append(arg)
+            i += 1
+    return options + overrides
 
 
 def _alias(arg: str, aliases: dict[str, str]) -> str:

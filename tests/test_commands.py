@@ -143,3 +143,12 @@ def test_packaged_configs_are_read_as_a_package(monkeypatch, tmp_path):
 
     monkeypatch.chdir(tmp_path)
     assert config_dirs([])[0] == Path(__file__).resolve().parents[1] / "conf"
+
+
+def test_overrides_may_stand_on_both_sides_of_an_option(call, tmp_path):
+    code, out, _ = call(
+        "churn-promote", "policy=best_f1", "--config-dir", str(tmp_path), "--cfg",
+        "job", "dry_run=true",
+    )  # fmt: skip
+    assert code == 0
+    assert "dry_run: true" in out and "best_f1:" in out

@@ -264,8 +264,10 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if k not in azureml.WORKSPACE_ENV.values()
     }
+    if not any(arg.startswith("target=") for arg in args):
+        args = ("target=azureml", *args)
     return subprocess.run(
-        [sys.executable, "-m", "churn_experiments.deploy", "target=azureml", *args],
+        [sys.executable, "-m", "churn_experiments.deploy", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -307,25 +309,27 @@ def test_the_cli_reads_config_dir_with_overrides_and_names_that_file(
 ) -> None:
     folder = tmp_path / "conf" / "deploy"
     folder.mkdir(parents=True)
-    (folder / "azureml.yaml").write_text(
+    (folder / "green.yaml").write_text(
         (CONF / "deploy" / "azureml.yaml").read_text().replace("blue", "green")
     )
     result = run_cli(
-        "action=status", "--config-dir", "conf", "target.instance_count=2", cwd=tmp_path
-    )
+        "target=green", "action=status", "--config-dir", "conf",
+        "target.instance_count=2", cwd=tmp_path,
+    )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "[INFO] read conf/deploy/azureml.yaml",
+        "[INFO] read conf/deploy/green.yaml",
         "error: set AZURE_SUBSCRIPTION_ID,"
         " AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME: the workspace comes from the"
         " environment, never from the target's YAML",
     ]
     bad = run_cli(
-        "action=delete", "--config-dir", "conf", "target.traffic.green=50", cwd=tmp_path
-    )
+        "target=green", "action=delete", "--config-dir", "conf",
+        "target.traffic.green=50", cwd=tmp_path,
+    )  # fmt: skip
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
-        "error: conf/deploy/azureml.yaml: key"
+        "error: conf/deploy/green.yaml: key"
         " 'traffic' adds up to 50; allowed: deployment name -> percentage; the"
         " percentages add up to 100"
     ]
