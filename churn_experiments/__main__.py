@@ -30,13 +30,16 @@ def main(cfg: DictConfig) -> float:
 
     from churn_experiments.checks import check_policies
     from churn_experiments.search import Trial, is_pruned
+    from churn_experiments.sources import Sources
     from churn_experiments.train import train
 
-    single = HydraConfig.get().mode != RunMode.MULTIRUN
+    hydra_cfg = HydraConfig.get()  # read once here; the library takes arguments
+    sources = Sources.from_hydra(hydra_cfg)
+    single = hydra_cfg.mode != RunMode.MULTIRUN
     try:
         # a sweep's policies are its callback's; a single run's are checked here
-        policies = check_policies(cfg) if single else []
-        metrics = train(cfg, Trial.from_hydra(HydraConfig.get()))
+        policies = check_policies(cfg, sources) if single else []
+        metrics = train(cfg, sources, Trial.from_hydra(hydra_cfg))
         if policies:  # the run is a sweep of one: see policy.engine.decide
             from churn_experiments.policy import apply_policies
 

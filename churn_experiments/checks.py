@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.columns import columns_with_role, value_type
 from churn_experiments.errors import ConfigError
-from churn_experiments.validation import config_source, validate_config
+from churn_experiments.sources import Sources
+from churn_experiments.validation import validate_config
 
 if TYPE_CHECKING:
     from churn_experiments.policy.spec import Policy
@@ -26,38 +27,46 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def check_command(cfg: DictConfig, data: bool = True) -> list[Policy]:
+def check_command(
+    cfg: DictConfig, data: bool = True, sources: Sources | None = None
+) -> list[Policy]:
     """The door of a command that trains: :func:`check_config`, then the policies it
     applies when its runs are done, each validated once, here; returns them."""
-    check_config(cfg, data)
-    return check_policies(cfg)
+    check_config(cfg, data, sources)
+    return check_policies(cfg, sources)
 
 
-def check_policies(cfg: DictConfig) -> list[Policy]:
-    """The validated policies ``cfg`` selects (``policy=...``), in order; none: []."""
+def check_policies(cfg: DictConfig, sources: Sources | None = None) -> list[Policy]:
+    """The validated policies ``cfg`` selects (``policy=...``), in order; none: [].
+
+    Errors name the policy files found on ``sources``' search path."""
     if not cfg.get("policy"):
         return []
     from churn_experiments.policy.spec import load_policies
 
-    return load_policies(cfg.policy)
+    return load_policies(cfg.policy, (sources or Sources()).search_path)
 
 
-def check_config(cfg: DictConfig, data: bool = True) -> None:
+def check_config(
+    cfg: DictConfig, data: bool = True, sources: Sources | None = None
+) -> None:
     """Validate every group of ``cfg`` a job uses, their cross-references and (with
-    ``data``) the dataset file against its contract; the first problem raises.
+    ``data``) the dataset file against its contract; the first problem raises, naming
+    the file ``sources`` tell.
 
     Policies are not a job's: :func:`check_policies` validates them where they apply.
     """
-    validate_config(cfg)
+    sources = sources or Sources()
+    validate_config(cfg, sources=sources)
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
-    check_dataset(dataset, config_source("dataset"))
+    check_dataset(dataset, sources.file("dataset"))
     if data:  # the file, then the target's classes and the split (see .target)
         from churn_experiments.data import load_dataset, split_dataset
 
         split_dataset(load_dataset(dataset), dataset)
     from churn_experiments.pipeline import build_classifier
 
-    build_classifier(cfg.model, config_source("model"))
+    build_classifier(cfg.model, sources.file("model"))
 
 
 def check_dataset(dataset: Mapping[str, Any], source: str) -> None:

@@ -18,12 +18,16 @@ from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
 @exits_on_error
 def main(cfg: DictConfig) -> None:
     """Read ``cfg.input``, score it on ``cfg.target`` and print the predictions."""
+    from hydra.core.hydra_config import HydraConfig
+
     from churn_experiments.deploy import target_config
     from churn_experiments.deploy.client import predict, read_rows
-    from churn_experiments.validation import config_source
+    from churn_experiments.sources import Sources
 
     kind = cfg.target.get("kind")
-    target = target_config(cfg.target, kind, config_source("deploy@target"))
+    target = target_config(
+        cfg.target, kind, Sources.from_hydra(HydraConfig.get()).file("deploy@target")
+    )
     rows = read_rows(cfg.input, cfg.drop_columns or ())
     predictions = predict(
         rows, target, deployment_name=cfg.deployment, timeout=cfg.timeout

@@ -24,6 +24,8 @@ log = logging.getLogger("churn_experiments.serve")
 @exits_on_error
 def main(cfg: DictConfig) -> None:
     """Serve ``cfg.target`` until Ctrl-C or SIGTERM (exit 0) or the server stops (1)."""
+    from hydra.core.hydra_config import HydraConfig
+
     from churn_experiments.deploy import target_config
     from churn_experiments.deploy.local import (
         curl_command,
@@ -31,9 +33,11 @@ def main(cfg: DictConfig) -> None:
         start_server,
     )
     from churn_experiments.model_uri import check_model_uri
-    from churn_experiments.validation import config_source
+    from churn_experiments.sources import Sources
 
-    target = target_config(cfg.target, "local", config_source("deploy@target"))
+    target = target_config(
+        cfg.target, "local", Sources.from_hydra(HydraConfig.get()).file("deploy@target")
+    )
     model = check_model_uri(target["model_uri"])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server first
     try:

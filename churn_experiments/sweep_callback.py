@@ -54,14 +54,12 @@ class MlflowSweepCallback(Callback):
                 figures.set_deferred(False)
 
     def _open_parent_run(self, config: DictConfig) -> None:
-        from hydra.core.hydra_config import HydraConfig
-
         from churn_experiments.checks import check_command
+        from churn_experiments.sources import Sources
 
-        HydraConfig.instance().set_config(config)  # lets errors name their files
         tracking.check_server(config.tracking)
         # before the store: a mistake leaves no run behind
-        self._policies = check_command(config)
+        self._policies = check_command(config, sources=Sources.from_hydra(config.hydra))
         search.preflight(config)  # a bad search space stops before the store is touched
         jobs = planned_jobs(config)
         uri = tracking.configure(config.tracking)

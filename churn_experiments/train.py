@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import owners, tracking
 from churn_experiments.interrupts import signal_name
-from churn_experiments.validation import config_source
+from churn_experiments.sources import Sources
 
 if TYPE_CHECKING:
     from churn_experiments.search import Trial
@@ -19,18 +19,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def model_family(cfg: DictConfig) -> str:
-    """The model's config choice (``rf``), or its class name outside a Hydra app."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return HydraConfig.get().runtime.choices["model"]
-    except (ValueError, KeyError):
-        return str(cfg.model._target_).rsplit(".", 1)[-1]
-
-
-def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
+def train(
+    cfg: DictConfig, sources: Sources | None = None, trial: Trial | None = None
+) -> dict[str, Any]:
     """Fit, score and log one model; return its metrics and run id.
+
+    ``sources`` (what the entry point read from Hydra) give the model's choice name
+    and the files that errors name; without them the run is named after the model's
+    class.
 
     A single job checks its config and data before the store is touched
     (:mod:`.checks`), so a mistake leaves nothing behind. A sweep's job (the sweep
@@ -43,18 +39,19 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     from churn_experiments.checks import check_config
     from churn_experiments.search import is_pruned
 
+    sources = sources or Sources()
     context = tracking.sweep_context()
     in_sweep = bool(context["parent_run_id"])
     if not in_sweep:
         tracking.check_server(cfg.tracking)
-        check_config(cfg)
+        check_config(cfg, sources=sources)
     tracking.configure(cfg.tracking)
     import mlflow
 
     experiment_id = context["experiment_id"] or tracking.ensure_experiment(
         cfg.experiment_name, cfg.tracking.artifact_location
     )
-    family = model_family(cfg)
+    family = sources.model_family(cfg)
     tags = {
         "model_family": family,
         "model_class": str(cfg.model.get("_target_")),
@@ -75,9 +72,9 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     ) as run:
         try:
             if in_sweep:
-                check_config(cfg)
+                check_config(cfg, sources=sources)
             with tracking.quiet_known_warnings():
-                metrics = _fit_and_log(cfg, trial)
+                metrics = _fit_and_log(cfg, sources, trial)
         except KeyboardInterrupt as err:
             mlflow.set_tag(owners.REASON_TAG, f"interrupted by {signal_name(err)}")
             mlflow.end_run("KILLED")
@@ -97,7 +94,9 @@ def train(cfg: DictConfig, trial: Trial | None = None) -> dict[str, Any]:
     return {**metrics, "run_id": run.info.run_id}
 
 
-def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
+def _fit_and_log(
+    cfg: DictConfig, sources: Sources, trial: Trial | None
+) -> dict[str, float]:
     import mlflow
 
     from churn_experiments import evaluation, figures, reference
@@ -109,7 +108,7 @@ def _fit_and_log(cfg: DictConfig, trial: Trial | None) -> dict[str, float]:
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     frame = load_dataset(dataset)
     split = split_dataset(frame, dataset)
-    pipeline = build_pipeline(cfg.features, cfg.model, dataset, config_source("model"))
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset, sources.file("model"))
     classifier = pipeline.named_steps["classifier"]
     mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
     mlflow.log_input(tracking.dataset_record(frame, dataset), context="training")

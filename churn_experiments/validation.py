@@ -14,6 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.errors import ConfigError
+from churn_experiments.sources import Sources
 
 log = logging.getLogger(__name__)
 
@@ -226,50 +227,14 @@ def check_yaml_syntax(folders: Iterable[Path]) -> None:
                 raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
 
 
-def validate_config(cfg: DictConfig, groups: Iterable[str] = SCHEMA_GROUPS) -> None:
-    """Validate every present group of ``cfg``; the first problem raises ConfigError."""
+def validate_config(
+    cfg: DictConfig,
+    groups: Iterable[str] = SCHEMA_GROUPS,
+    sources: Sources | None = None,
+) -> None:
+    """Validate every present group of ``cfg``; the first problem raises ConfigError
+    naming the group's file (as ``sources`` tell)."""
+    sources = sources or Sources()
     for group in groups:
         if group in cfg and cfg[group] is not None:
-            validate_group(group, cfg[group], config_source(group))
-
-
-def config_source(group: str) -> str:
-    """The file a group came from (``conf/model/rf.yaml``), as far as Hydra tells.
-
-    ``group`` may name a package too (``deploy@target``).
-    """
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        hydra_cfg = HydraConfig.get()
-    except ValueError:  # composed outside a Hydra app (tests, notebooks)
-        return f"config group '{group}'"
-    choice = hydra_cfg.runtime.choices.get(group)
-    if choice is None:
-        return f"{hydra_cfg.job.config_name}.yaml ({group})"
-    file = f"{group.split('@')[0]}/{choice}.yaml"
-    for source in hydra_cfg.runtime.config_sources:
-        path = source_folder(source)
-        if path is not None and (path / file).exists():
-            return str(path / file)
-    return file
-
-
-def source_folder(source: Mapping[str, Any]) -> Path | None:
-    """The folder of one of Hydra's config sources (``file://`` or ``pkg://``),
-    relative to the working folder when under it; None for other kinds."""
-    if source.get("schema") == "pkg":
-        from importlib.resources import files
-
-        try:
-            path = Path(str(files(source["path"])))
-        except ModuleNotFoundError:
-            return None
-    elif source.get("schema") == "file":
-        path = Path(source["path"])
-    else:
-        return None
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path
+            validate_group(group, cfg[group], sources.file(group))

@@ -41,6 +41,17 @@ def _tracking_uri_per_test(request: pytest.FixtureRequest) -> Iterator[None]:
     mlflow.set_tracking_uri(saved)
 
 
+@pytest.fixture(autouse=True)
+def _no_hydra_state() -> Iterator[None]:
+    """Each test starts and ends without Hydra's global config (HydraConfig), which
+    an in-process Hydra app or launcher sets: library code must not depend on it."""
+    from hydra.core.hydra_config import HydraConfig
+
+    HydraConfig.instance().cfg = None
+    yield
+    HydraConfig.instance().cfg = None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The empty, migrated SQLite store new stores are copied from, built once per

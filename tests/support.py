@@ -14,6 +14,8 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
+from churn_experiments.sources import Sources
+
 PROJECT = Path(__file__).resolve().parents[1]
 CONF_DIR = PROJECT / "conf"
 DATA_DIR = Path(
@@ -69,15 +71,14 @@ def promote(*overrides: str) -> int:
     return run(cfg, cfg.hydra.runtime.config_sources)
 
 
-def compose_job(overrides: Sequence[str] = ()) -> DictConfig:
-    """A job's config as Hydra gives it to the task: HydraConfig set, no ``hydra``."""
-    from hydra.core.hydra_config import HydraConfig
-
+def compose_job(overrides: Sequence[str] = ()) -> tuple[DictConfig, Sources]:
+    """A job's config as Hydra gives it to the task (no ``hydra`` node), and the
+    sources the entry point reads from Hydra: ``train(*compose_job([...]))``."""
     cfg = compose_config(overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
+    sources = Sources.from_hydra(cfg.hydra)
     with open_dict(cfg):
         del cfg["hydra"]
-    return cfg
+    return cfg, sources
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def run_sweep_in_process(models: Sequence[str], overrides: Sequence[str] = ()) -
     for model in models:
         try:
             job = compose_job([f"model={model}", *overrides])
-            run_ids[model] = train(job)["run_id"]
+            run_ids[model] = train(*job)["run_id"]
         except Exception:  # recorded on its FAILED run; the sweep goes on
             pass
     with contextlib.suppress(SystemExit):  # raised when a job failed

@@ -34,8 +34,8 @@ def logged(run_id: str) -> mlflow.entities.Run:
 
 @pytest.mark.parametrize("model", ["gb", "svc"])
 def test_tutorial_at_positive_0_scores_as_at_positive_1(mlflow_store, model):
-    ones = train(compose_job([f"model={model}", *QUICK]))
-    zeros = train(compose_job([f"model={model}", "dataset.target.positive=0", *QUICK]))
+    ones = train(*compose_job([f"model={model}", *QUICK]))
+    zeros = train(*compose_job([f"model={model}", "dataset.target.positive=0", *QUICK]))
     assert zeros["test_roc_auc"] == pytest.approx(ones["test_roc_auc"], abs=1e-12)
     assert zeros["test_roc_auc"] > 0.8
     if model == "gb":  # log loss needs probabilities; svc has none
@@ -46,9 +46,9 @@ def test_tutorial_at_positive_0_scores_as_at_positive_1(mlflow_store, model):
 
 
 def test_text_target_whose_positive_label_sorts_first(mlflow_store, user_conf):
-    result = train(compose_job(["dataset=status", "model=lr"]))
+    result = train(*compose_job(["dataset=status", "model=lr"]))
     flipped = train(
-        compose_job(
+        *compose_job(
             [
                 "dataset=status",
                 "model=lr",
@@ -89,7 +89,7 @@ def test_shap_explains_the_positive_label_when_it_sorts_first(user_conf):
 
 
 def test_three_classes_binarised_from_yaml(mlflow_store, user_conf):
-    result = train(compose_job(["dataset=risk", "model=rf"]))
+    result = train(*compose_job(["dataset=risk", "model=rf"]))
     assert result["test_roc_auc"] > 0.75
     model = mlflow.pyfunc.load_model(f"runs:/{result['run_id']}/model")
     assert model.metadata.signature.outputs.to_dict() == [

@@ -61,7 +61,7 @@ def test_logged_model_predicts_like_the_in_memory_pipeline(tutorial_sweep, model
 
 
 def test_same_config_and_seed_give_identical_metrics(tutorial_sweep, mlflow_store):
-    again = train(compose_job(["model=rf", *CHEAP]))
+    again = train(*compose_job(["model=rf", *CHEAP]))
     first = mlflow.MlflowClient(tutorial_sweep.tracking_uri).get_run(
         tutorial_sweep.run_ids["rf"]
     )
@@ -71,7 +71,7 @@ def test_same_config_and_seed_give_identical_metrics(tutorial_sweep, mlflow_stor
 
 def test_failing_job_is_recorded_as_failed_with_its_error(mlflow_store):
     with pytest.raises(Exception, match="C"):
-        train(compose_job(["model=lr", "model.C=-1"]))
+        train(*compose_job(["model=lr", "model.C=-1"]))
     runs = mlflow.search_runs(search_all_experiments=True)
     assert list(runs["status"]) == ["FAILED"]
     assert "InvalidParameterError" in runs.loc[0, "tags.error"]

@@ -55,7 +55,7 @@ def load_target(
     from hydra import compose, initialize_config_module
 
     from churn_experiments.cli import CONFIG_MODULE
-    from churn_experiments.validation import source_folder
+    from churn_experiments.sources import source_folder
 
     folder = source_folder({"schema": "pkg", "path": CONFIG_MODULE})
     with initialize_config_module(CONFIG_MODULE, version_base="1.3"):

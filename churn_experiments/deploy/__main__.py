@@ -53,10 +53,12 @@ def azureml_action(target: dict[str, Any], action: str) -> str:
 @exits_on_error
 def main(cfg: DictConfig) -> None:
     """Run ``cfg.action`` on ``cfg.target``; print the result."""
-    from churn_experiments.deploy import target_config
-    from churn_experiments.validation import config_source
+    from hydra.core.hydra_config import HydraConfig
 
-    source = config_source("deploy@target")
+    from churn_experiments.deploy import target_config
+    from churn_experiments.sources import Sources
+
+    source = Sources.from_hydra(HydraConfig.get()).file("deploy@target")
     kind = cfg.target.get("kind")
     if kind not in ACTIONS:
         raise ConfigError(

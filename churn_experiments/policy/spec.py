@@ -54,9 +54,9 @@ def load_policies(
 ) -> list[Policy]:
     """The policies of a ``policy`` config node (``{name: spec, ...}``), in order.
 
-    ``config_sources`` (``hydra.runtime.config_sources``) locate the files for error
-    messages; inside a Hydra app they are read from HydraConfig. Raises ConfigError
-    naming the file, the key and what is allowed there.
+    ``config_sources`` (``hydra.runtime.config_sources``, which the entry point
+    passes) locate the files for error messages. Raises ConfigError naming the file,
+    the key and what is allowed there.
     """
     data = (
         OmegaConf.to_container(node, resolve=True)
@@ -77,16 +77,9 @@ def policy_source(
     name: str, config_sources: Sequence[Mapping[str, Any]] | None = None
 ) -> str:
     """The file policy ``name`` came from, as far as the config sources tell."""
-    if config_sources is None:
-        try:
-            from hydra.core.hydra_config import HydraConfig
+    from churn_experiments.sources import source_folder
 
-            config_sources = HydraConfig.get().runtime.config_sources
-        except ValueError:  # composed without the hydra node
-            config_sources = []
-    from churn_experiments.validation import source_folder
-
-    for source in config_sources:
+    for source in config_sources or ():
         folder = source_folder(source)
         if folder is not None and (folder / "policy" / f"{name}.yaml").exists():
             return str(folder / "policy" / f"{name}.yaml")

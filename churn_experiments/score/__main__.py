@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
 from churn_experiments.errors import ConfigError
+from churn_experiments.sources import Sources
 
 if TYPE_CHECKING:
     from churn_experiments.score import ScoreSettings
@@ -20,26 +21,26 @@ if TYPE_CHECKING:
 EXIT_REJECTED = 3  # every other row was scored, some were rejected
 
 
-def settings_from_config(cfg: DictConfig) -> ScoreSettings:
-    """Validate ``conf/score.yaml`` and its groups; build the scoring's settings."""
+def settings_from_config(
+    cfg: DictConfig, sources: Sources | None = None
+) -> ScoreSettings:
+    """Validate ``conf/score.yaml`` and its groups (errors name the files ``sources``
+    tell); build the scoring's settings."""
     from churn_experiments import tracking
     from churn_experiments.score import ScoreSettings
-    from churn_experiments.validation import (
-        config_source,
-        validate_config,
-        validate_group,
-    )
+    from churn_experiments.validation import validate_config, validate_group
 
     for key in ("input", "output"):
         if OmegaConf.is_missing(cfg, key):
             raise ConfigError(f"{key}=PATH is required (a .csv or .parquet file)")
-    validate_config(cfg, groups=("dataset", "tracking", "explain"))
+    sources = sources or Sources()
+    validate_config(cfg, groups=("dataset", "tracking", "explain"), sources=sources)
     own = {
         k: v
         for k, v in OmegaConf.to_container(cfg, resolve=True).items()
         if k not in ("dataset", "tracking", "explain", "seed")
     }
-    validate_group("score", own, config_source("score"))
+    validate_group("score", own, sources.file("score"))
     tracking.configure(cfg.tracking)
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     ids = own["id_columns"] or [
@@ -61,9 +62,11 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 @exits_on_error
 def main(cfg: DictConfig) -> None:
     """Score the input, print where the results went; exit 3 when rows were rejected."""
+    from hydra.core.hydra_config import HydraConfig
+
     from churn_experiments.score import score
 
-    result = score(settings_from_config(cfg))
+    result = score(settings_from_config(cfg, Sources.from_hydra(HydraConfig.get())))
     print(
         f"Scored {result.scored:,} of {result.rows:,} rows in {result.seconds:.1f} s"
         f" with {result.model_uri}"

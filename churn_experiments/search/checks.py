@@ -15,13 +15,16 @@ def check_trial_config(cfg: DictConfig) -> None:
     """Reject a trial's config that its job would reject (the sweeper's ``check``).
 
     Checks the schemas, the hyperparameter names and the estimator's own parameter
-    constraints (scikit-learn's, without fitting).
+    constraints (scikit-learn's, without fitting). Errors name the files its
+    ``hydra`` node (the sweeper composes one) tells.
     """
     from churn_experiments.pipeline import build_classifier
-    from churn_experiments.validation import config_source, validate_config
+    from churn_experiments.sources import Sources
+    from churn_experiments.validation import validate_config
 
-    validate_config(cfg)
-    classifier = build_classifier(cfg.model, config_source("model"))
+    sources = Sources.from_hydra(cfg.hydra) if "hydra" in cfg else Sources()
+    validate_config(cfg, sources=sources)
+    classifier = build_classifier(cfg.model, sources.file("model"))
     if hasattr(classifier, "_validate_params"):
         classifier._validate_params()
 

@@ -25,14 +25,12 @@ def _preflight(*overrides: str, params: dict[str, str] | None = None) -> None:
 
     ``params`` go into ``hydra.sweeper.params`` as a search file would put them.
     """
-    from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
         with open_dict(cfg):
             cfg.hydra.sweeper.params.update(params or {})
-        HydraConfig.instance().set_config(cfg)
         preflight(cfg)
 
 
