@@ -102,7 +102,7 @@ def _fit_and_log(
     from churn_experiments import evaluation, figures, reference
     from churn_experiments.columns import contract as input_contract
     from churn_experiments.data import load_dataset, split_dataset
-    from churn_experiments.pipeline import build_pipeline
+    from churn_experiments.pipeline import build_pipeline, flat_params
 
     mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
@@ -110,7 +110,7 @@ def _fit_and_log(
     split = split_dataset(frame, dataset)
     pipeline = build_pipeline(cfg.features, cfg.model, dataset, sources.file("model"))
     classifier = pipeline.named_steps["classifier"]
-    mlflow.log_params({"seed": cfg.seed, **classifier.get_params(deep=False)})
+    mlflow.log_params({"seed": cfg.seed, **flat_params(classifier)})
     mlflow.log_input(tracking.dataset_record(frame, dataset), context="training")
 
     metrics = _cross_validate(cfg, pipeline, split, dataset, trial)
