@@ -38,8 +38,10 @@ def build_leaderboard(
 ) -> pd.DataFrame:
     """Finished runs ranked by ``sort_by``: model, test metrics, fit time, run id.
 
-    A search's runs also show their trial number, each swept hyperparameter in
-    ``params`` and, when ``sort_by`` is cross-validated, its mean and std.
+    A sweep that varies more than the model shows each run's swept values
+    (``n_estimators=50 max_depth=null``, the run's tag ``swept``). A search's runs
+    show their trial number and instead a column per swept hyperparameter in
+    ``params``; when ``sort_by`` is cross-validated, its mean and std too.
     """
     finished = runs[runs["status"] == "FINISHED"] if len(runs) else runs
     columns = {"model": finished.get("tags.model_family", pd.Series(dtype=str))}
@@ -47,6 +49,8 @@ def build_leaderboard(
         columns["trial"] = pd.to_numeric(finished["tags.search_trial"]).astype("Int64")
     for name in params:
         columns[name] = finished.get(f"params.{name}", pd.Series(dtype=str))
+    if not params and finished.get("tags.swept", pd.Series()).notna().any():
+        columns["swept"] = finished["tags.swept"].fillna("")
     metrics = list(LEADERBOARD_COLUMNS[1:-1])
     if sort_by in CV_METRICS:
         score = held_out_score(sort_by)
@@ -74,7 +78,8 @@ def failed_jobs(runs: pd.DataFrame) -> Sequence[str]:
     if "tags.search_pruned" in failed:  # stopped by a search's pruner, not failed
         failed = failed[failed["tags.search_pruned"].isna()]
     return [
-        f"{row.get('tags.model_family')} (run {row['run_id']}, {row['status']}): "
+        f"{row.get('tags.mlflow.runName') or row.get('tags.model_family')} "
+        f"(run {row['run_id']}, {row['status']}): "
         f"{row.get('tags.error') or 'no error recorded'}"
         for _, row in failed.iterrows()
     ]
@@ -93,11 +98,17 @@ def figures(table: pd.DataFrame, sort_by: str) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
     metrics = [c for c in table if c in TEST_SCORES and c not in LOSSES]
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     labels = table["model"].astype(str)
     if "trial" in table:  # a search: one bar group per trial
         labels = labels + " #" + table["trial"].astype(str)
+    elif "swept" in table:  # rf, then n_estimators=50, max_depth=null: a line each
+        labels = (labels + " " + table["swept"]).str.strip().str.replace(" ", "\n")
+    widest = max((len(line) for text in labels for line in text.split("\n")), default=0)
+    group = max(1.2, 0.1 * widest)  # inches per bar group: its label fits under it
+    fig, ax = plt.subplots(figsize=(max(8, 2 + group * len(table)), 4), dpi=100)
     table.set_index(labels)[metrics].plot.bar(ax=ax, rot=0, width=0.8)
+    ax.tick_params(axis="x", labelsize="small")
+    ax.set_xlabel("")
     ax.set_ylim(0, 1)
     ax.set_ylabel("score on the test split")
     ax.set_title(f"Leaderboard (sorted by {sort_by})")

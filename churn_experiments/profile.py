@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.columns import FEATURE_ROLES, columns_with_role
 from churn_experiments.data import load_dataset, split_dataset
+from churn_experiments.tracking import quiet_downloads
 from churn_experiments.validation import validate_config
 
 log = logging.getLogger(__name__)
@@ -369,9 +370,10 @@ def _reuse(client: Any, key: str, run_id: str) -> dict[str, Any] | None:
     source = previous[0].info.run_id
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            folder = mlflow.artifacts.download_artifacts(
-                run_id=source, artifact_path="profile", dst_path=tmp
-            )
+            with quiet_downloads():
+                folder = mlflow.artifacts.download_artifacts(
+                    run_id=source, artifact_path="profile", dst_path=tmp
+                )
             summary = json.loads(Path(folder, "summary.json").read_text())
         except Exception as err:  # artifacts deleted or unreadable: profile again
             log.info("profile of run %s not reusable (%s)", source, err)

@@ -81,8 +81,11 @@ def load_reference(run_id: str) -> dict[str, Any] | None:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from churn_experiments.tracking import quiet_downloads
+
     try:
-        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{ARTIFACT}")
+        with quiet_downloads():
+            return mlflow.artifacts.load_dict(f"runs:/{run_id}/{ARTIFACT}")
     except (MlflowException, OSError):
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import figures, owners, search, tracking
+from churn_experiments import figures, labels, owners, search, tracking
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.sweep_plan import planned_jobs
 
@@ -88,6 +89,10 @@ class MlflowSweepCallback(Callback):
         os.environ[tracking.PARENT_RUN_ENV] = run_id
         os.environ[tracking.SWEEP_ID_ENV] = run_id
         os.environ[tracking.EXPERIMENT_ID_ENV] = experiment_id
+        swept = (
+            labels.varying_keys(jobs) if jobs is not None else search.swept_keys(config)
+        )
+        os.environ[labels.SWEPT_KEYS_ENV] = json.dumps(swept)  # names the jobs' runs
         try:
             tracking.log_sweep_dataset(
                 run_id, OmegaConf.to_container(config.dataset, resolve=True)
@@ -122,7 +127,7 @@ class MlflowSweepCallback(Callback):
             runs,
             config.leaderboard.sort_by,
             config.leaderboard.ascending,
-            params=search.swept_params(config),
+            params=search.swept_params(config) if search.is_search(config) else (),
         )
         markdown = leaderboard.render(table)
         client.log_text(parent_run_id, table.to_csv(index=False), "leaderboard.csv")
@@ -202,6 +207,7 @@ def _forget_sweep() -> None:
         tracking.PARENT_RUN_ENV,
         tracking.SWEEP_ID_ENV,
         tracking.EXPERIMENT_ID_ENV,
+        labels.SWEPT_KEYS_ENV,
     ):
         os.environ.pop(name, None)
 

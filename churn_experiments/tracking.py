@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 PARENT_RUN_ENV = "CHURN_PARENT_RUN_ID"
 SWEEP_ID_ENV = "CHURN_SWEEP_ID"
 EXPERIMENT_ID_ENV = "CHURN_EXPERIMENT_ID"
+PROGRESS_BAR_ENV = (
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"  # MLflow reads it per download
+)
 
 # Packages a logged pipeline needs at load time; versions are read from this install.
 MODEL_REQUIREMENTS = (
@@ -95,13 +98,33 @@ def quiet_known_warnings() -> Iterator[None]:
     """Hide two MLflow 3.17 warnings that say nothing about the user's data.
 
     Its registry lists the local-file dataset source twice ("can be interpreted in
-    multiple ways"), and it hints about integer columns although our signature is
-    declared, not inferred.
+    multiple ways: LocalArtifactDatasetSource, LocalArtifactDatasetSource"; a real
+    ambiguity, between two different sources, still shows), and it hints about
+    integer columns although our signature is declared, not inferred.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*interpreted in multiple ways")
+        warnings.filterwarnings(
+            "ignore", message=r".*interpreted in multiple ways: (\w+), \1\."
+        )
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer")
         yield
+
+
+@contextlib.contextmanager
+def quiet_downloads() -> Iterator[None]:
+    """No "Downloading artifacts" progress bars while we fetch artifacts the user did
+    not ask for (the models a policy compares, a run's config): they would land in the
+    middle of a decision table. ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR``, when the
+    user sets it, wins.
+    """
+    if PROGRESS_BAR_ENV in os.environ:
+        yield
+        return
+    os.environ[PROGRESS_BAR_ENV] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(PROGRESS_BAR_ENV, None)
 
 
 def sweep_context() -> dict[str, str | None]:
@@ -242,9 +265,8 @@ def log_sweep_dataset(run_id: str, dataset: Mapping[str, Any]) -> None:
 
     from churn_experiments.data import load_dataset
 
-    record = dataset_record(load_dataset(dataset), dataset)
     with quiet_known_warnings():
-        entity = record._to_mlflow_entity()
+        entity = dataset_record(load_dataset(dataset), dataset)._to_mlflow_entity()
     mlflow.MlflowClient().log_inputs(
         run_id,
         datasets=[DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, "sweep")])],

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments import owners, tracking
+from churn_experiments import labels, owners, tracking
 from churn_experiments.interrupts import signal_name
 from churn_experiments.sources import Sources
 
@@ -57,8 +57,12 @@ def train(
         "model_class": str(cfg.model.get("_target_")),
         **owners.owner_tags(),
     }
+    swept = labels.swept_from_env() if in_sweep else None
+    name = labels.job_label(family, sources.overrides, swept)  # rf max_depth=5
     if context["sweep_id"]:
         tags["sweep_id"] = context["sweep_id"]
+    if in_sweep and name != family:  # the leaderboard's column of swept values
+        tags["swept"] = labels.swept_values(sources.overrides, swept)
     commit = tracking.git_commit()
     if commit:
         tags["git_commit"] = commit
@@ -66,7 +70,7 @@ def train(
         tags |= trial.tags()
     with mlflow.start_run(
         experiment_id=experiment_id,
-        run_name=family,
+        run_name=name,
         parent_run_id=context["parent_run_id"],
         tags=tags,
     ) as run:
@@ -78,19 +82,19 @@ def train(
         except KeyboardInterrupt as err:
             mlflow.set_tag(owners.REASON_TAG, f"interrupted by {signal_name(err)}")
             mlflow.end_run("KILLED")
-            log.warning("run %s (%s) recorded as KILLED", run.info.run_id, family)
+            log.warning("run %s (%s) recorded as KILLED", run.info.run_id, name)
             raise
         except Exception as err:
             if is_pruned(err):
                 mlflow.set_tag("search_pruned", str(err))
                 mlflow.end_run("KILLED")
-                log.info("run %s (%s) pruned: %s", run.info.run_id, family, err)
+                log.info("run %s (%s) pruned: %s", run.info.run_id, name, err)
                 raise
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")
-            log.info("run %s (%s) recorded as FAILED", run.info.run_id, family)
+            log.info("run %s (%s) recorded as FAILED", run.info.run_id, name)
             raise
-    log.info("run %s (%s): %s", run.info.run_id, family, _brief(metrics))
+    log.info("run %s (%s): %s", run.info.run_id, name, _brief(metrics))
     return {**metrics, "run_id": run.info.run_id}
 
 

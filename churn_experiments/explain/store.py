@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from churn_experiments.explain.explainers import Explanation
+from churn_experiments.tracking import quiet_downloads
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -134,7 +135,7 @@ def load(run_id: str, tracking_uri: str | None = None) -> Explanation:
             f"churn-explain run_id={run_id}"
         )
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet_downloads():
         folder = Path(
             mlflow.artifacts.download_artifacts(
                 run_id=run_id,

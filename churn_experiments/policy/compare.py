@@ -36,6 +36,7 @@ import numpy as np
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.metric_names import confusion, definition
 from churn_experiments.policy.spec import PolicyError
+from churn_experiments.tracking import quiet_downloads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -233,7 +234,7 @@ def run_config_text(run_id: str, artifact_uri: str) -> str:
     )
 
     repository = get_artifact_repository(artifact_uri)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, quiet_downloads():
         try:
             path = repository.download_artifacts("config.yaml", folder)
         except Exception as err:
@@ -261,7 +262,7 @@ def load_model(uri: str) -> tuple[Any, dict[str, Any] | None]:
     from churn_experiments.model_flavor import read_contract
 
     try:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, quiet_downloads():
             path = mlflow.artifacts.download_artifacts(uri, dst_path=folder)
             return mlflow.sklearn.load_model(path), read_contract(path)
     except Exception as err:

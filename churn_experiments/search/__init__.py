@@ -6,7 +6,12 @@ each trial's run its tags and pruning reports, and records the study on the pare
 """
 
 from churn_experiments.search.checks import check_trial_config, preflight
-from churn_experiments.search.sweep import is_search, study_of, swept_params
+from churn_experiments.search.sweep import (
+    is_search,
+    study_of,
+    swept_keys,
+    swept_params,
+)
 from churn_experiments.search.trial import Trial, is_pruned
 
 __all__ = [
@@ -16,5 +21,6 @@ __all__ = [
     "is_search",
     "preflight",
     "study_of",
+    "swept_keys",
     "swept_params",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
+from churn_experiments.labels import MODEL_PREFIX, display_key
+
 SWEEPER = "hydra_plugins.churn_optuna_sweeper.optuna_sweeper.OptunaSweeper"
 
 
@@ -19,19 +21,24 @@ def study_of(config: DictConfig) -> tuple[str, str] | None:
     return str(config.hydra.sweeper.study_name), str(config.hydra.sweeper.storage)
 
 
-def swept_params(config: DictConfig) -> list[str]:
-    """The model hyperparameters the sweep varies, as the runs log them (``max_depth``).
-
-    Read from ``hydra.sweeper.params`` (a search) and the command line's sweeps
-    (``model.max_depth=4,8``).
-    """
+def swept_keys(config: DictConfig) -> list[str]:
+    """The keys a sweep varies (``model.max_depth``), for sweepers that decide as they
+    go: ``hydra.sweeper.params`` (a search) and the command line's sweeps."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     params = config.hydra.sweeper.get("params") or {}
     lines = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
-    names = []
-    for override in OverridesParser.create().parse_overrides(lines):
-        key = override.key_or_group
-        if override.is_sweep_override() and key.startswith("model."):
-            names.append(key.removeprefix("model."))
-    return list(dict.fromkeys(names))
+    keys = [
+        override.key_or_group
+        for override in OverridesParser.create().parse_overrides(lines)
+        if override.is_sweep_override()
+    ]
+    return list(dict.fromkeys(keys))
+
+
+def swept_params(config: DictConfig) -> list[str]:
+    """The model hyperparameters the sweep varies, as the runs log them (``max_depth``,
+    ``estimator__C``)."""
+    return [
+        display_key(key) for key in swept_keys(config) if key.startswith(MODEL_PREFIX)
+    ]
