@@ -71,6 +71,28 @@ def check_for_model(model_uri: str) -> None:
         prepare(active_uri(), create=False)
 
 
+def get_run(run_id: str, uri: str | None = None) -> Any:
+    """Run ``run_id`` of the store ``uri`` (default: the active one), read only.
+
+    A missing SQLite store is not created. Raises :class:`TrackingStoreError` with
+    one line when the store is missing or does not hold the run.
+    """
+    uri = uri or active_uri()
+    prepare(uri, create=False)
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.MlflowClient(uri).get_run(run_id)
+    except MlflowException as err:
+        if err.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        raise TrackingStoreError(
+            f"run {run_id!r} is not in the tracking store {uri}; set "
+            "MLFLOW_TRACKING_URI (or pass tracking_uri) to the store that holds it"
+        ) from None
+
+
 def active_uri() -> str:
     """The tracking URI MLflow uses; read from the environment when MLflow is not
     imported yet (importing it takes seconds, longer than a dead server should)."""

@@ -35,7 +35,7 @@ def reexplain(
     (it predates conf/explain or explain.agnostic). ``explain.enabled`` is ignored:
     asking for an explanation is the point.
     """
-    store.prepare(tracking_uri or store.active_uri(), create=False)
+    run = store.get_run(run_id, tracking_uri)
     import mlflow
 
     from churn_experiments.data import load_dataset, split_dataset
@@ -44,7 +44,6 @@ def reexplain(
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     client = mlflow.MlflowClient()
-    run = client.get_run(run_id)
     cfg = OmegaConf.create(
         mlflow.artifacts.load_text(f"{run.info.artifact_uri}/config.yaml")
     )

@@ -124,11 +124,18 @@ def load(run_id: str, tracking_uri: str | None = None) -> Explanation:
     """The explanation logged on ``run_id`` (values, base values, names, data).
 
     ``load(run_id).by_column()`` gives it per original column, ``.to_shap()`` a
-    ``shap.Explanation`` for SHAP's plots. Raises FileNotFoundError for a run
-    without explanations.
+    ``shap.Explanation`` for SHAP's plots. ``tracking_uri`` defaults to
+    ``MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working folder.
+    Raises :class:`~churn_experiments.errors.TrackingStoreError` when that store or
+    the run is missing (a missing store is not created), FileNotFoundError for a
+    run without explanations.
     """
     import mlflow
 
+    from churn_experiments import store
+
+    tracking_uri = tracking_uri or store.active_uri()
+    store.get_run(run_id, tracking_uri)
     if not mlflow.MlflowClient(tracking_uri).list_artifacts(run_id, ARTIFACT_DIR):
         raise FileNotFoundError(
             f"run {run_id} has no {ARTIFACT_DIR}/; explain it with "

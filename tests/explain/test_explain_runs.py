@@ -9,7 +9,7 @@ from explain_helpers import COLUMNS, fit
 from omegaconf import OmegaConf
 from support import compose_config
 
-from churn_experiments.errors import ConfigError
+from churn_experiments.errors import ConfigError, TrackingStoreError
 from churn_experiments.explain import explain_and_log, load
 from churn_experiments.explain.__main__ import reexplain
 from churn_experiments.explain.explainers import agnostic_plan
@@ -78,6 +78,31 @@ def test_an_existing_run_is_explained_again(mlflow_store):
     explanation = load(run_id)
     assert explanation.values.shape == (15, 7)
     assert explanation.details["rows_from"] == "test"
+
+
+def test_load_in_a_folder_without_a_store_says_so_and_creates_none(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    mlflow.set_tracking_uri(None)  # MLflow's default: ./mlflow.db
+    with pytest.raises(TrackingStoreError) as error:
+        load("0a1b2c")
+    assert str(error.value).startswith(
+        f"there is no tracking store {tmp_path / 'mlflow.db'}: run a sweep there first"
+    )
+    assert "MLFLOW_TRACKING_URI" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_of_a_run_the_store_does_not_hold_names_the_store(mlflow_store):
+    for load_it in (load, lambda run_id: reexplain(run_id, {}, {})):
+        with pytest.raises(TrackingStoreError) as error:
+            load_it("0a1b2c")
+        assert str(error.value) == (
+            f"run '0a1b2c' is not in the tracking store {mlflow_store}; set "
+            "MLFLOW_TRACKING_URI (or pass tracking_uri) to the store that holds it"
+        )
 
 
 @pytest.mark.parametrize(
