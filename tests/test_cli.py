@@ -78,3 +78,17 @@ def test_failed_job_makes_the_sweep_exit_non_zero_and_is_named(tmp_path):
     status = {r.data.tags["model_family"]: r.info.status for r in kids}
     assert status == {"lr": "FINISHED", "broken": "FAILED"}
     assert parent.info.status == "FAILED"
+
+
+@pytest.mark.slow
+def test_an_editable_install_finds_our_hydra_plugins(tmp_path):
+    """No PYTHONPATH: the plugins are found as this (editable) venv installed them."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["CHURN_CONFIG_PATH"] = str(tmp_path / "mine")
+    done = subprocess.run(
+        [sys.executable, "-m", "churn_experiments", "--info", "plugins"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for plugin in ("ChurnSearchPathPlugin", "OptunaSweeper", "RayLauncher"):
+        assert plugin in done.stdout
