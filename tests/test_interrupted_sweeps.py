@@ -14,13 +14,13 @@ import pytest
 from support import (
     CHEAP,
     compose_config,
+    promote,
     run_module,
     run_sweep_in_process,
     start_sweep,
 )
 
 from churn_experiments.policy.spec import PolicyError
-from churn_experiments.promote import run as promote
 from churn_experiments.sweep_callback import MlflowSweepCallback, end_open_sweep
 
 # the first job is quick; the next ones fit 2,000 trees, long enough to be caught
@@ -137,7 +137,7 @@ def test_runs_of_a_killed_sweep_are_closed_by_the_next_sweep_and_skipped_by_prom
     )
 
     caplog.clear()
-    assert promote(["policy=best_f1", "--dry-run"]) == 0
+    assert promote("policy=best_f1", "dry_run=true") == 0
     assert f"sweep {latest.parent_run_id}" in capsys.readouterr().out
 
 
@@ -164,13 +164,13 @@ def test_promote_refuses_the_runs_of_a_sweep_still_running(
     try:
         (parent,), _ = sweep_runs(mlflow_store)
         with pytest.raises(PolicyError) as raised:
-            promote(["policy=best_f1", "--dry-run"])
+            promote("policy=best_f1", "dry_run=true")
         assert str(raised.value) == (
             f"sweep {parent.info.run_id} is still running; wait for it or name "
-            "--sweep RUN_ID"
+            "sweep=RUN_ID"
         )
         with pytest.raises(PolicyError) as raised:
-            promote(["policy=best_f1", "--sweep", parent.info.run_id])
+            promote("policy=best_f1", f"sweep={parent.info.run_id}")
         assert str(raised.value).startswith(f"sweep {parent.info.run_id} is still")
     finally:
         summary = end_open_sweep("KILLED", "the test is over")

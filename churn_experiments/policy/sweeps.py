@@ -75,7 +75,7 @@ def check_finished(sweep: Run) -> None:
     if status == "RUNNING":
         if not owners.owner_gone(sweep.data.tags, sweep.info.start_time / 1000):
             raise PolicyError(
-                f"sweep {run_id} is still running; wait for it or name --sweep RUN_ID"
+                f"sweep {run_id} is still running; wait for it or name sweep=RUN_ID"
             )
         status = "RUNNING, but its process is gone"
     raise UnfinishedSweep(
