@@ -56,7 +56,6 @@ def run_command(app: Callable[[], Any], aliases: Mapping[str, str] = ()) -> None
     from yaml import YAMLError
 
     sys.argv[1:] = options_first([_alias(a, dict(aliases)) for a in sys.argv[1:]])
-    expose_plugins()
     full_error = os.environ.get("HYDRA_FULL_ERROR")
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of a traceback
     try:
@@ -74,24 +73,6 @@ def run_command(app: Callable[[], Any], aliases: Mapping[str, str] = ()) -> None
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = full_error
-
-
-def expose_plugins() -> None:
-    """Put the folder of our Hydra plugins on ``sys.path`` when Hydra cannot list it.
-
-    An editable install (``pip install -e .``) serves ``hydra_plugins.churn_*``
-    through setuptools' import hook, which ``pkgutil`` cannot list: Hydra's plugin
-    scan would miss ``CHURN_CONFIG_PATH``, ``hydra/sweeper=churn_optuna`` (every
-    ``search=``) and ``hydra/launcher=ray``. Installed copies need nothing.
-    """
-    import importlib.util
-
-    spec = importlib.util.find_spec("hydra_plugins.churn_searchpath")
-    if spec is None or not spec.submodule_search_locations:
-        return
-    root = str(Path(spec.submodule_search_locations[0]).parent.parent)
-    if root not in sys.path:
-        sys.path.append(root)
 
 
 def exits_on_error(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
@@ -139,7 +120,7 @@ def config_dirs(argv: Sequence[str]) -> list[Path]:
     """The packaged config folder, ``CHURN_CONFIG_PATH``'s and any ``--config-dir``."""
     from importlib.resources import files
 
-    folders = [Path(str(files(CONFIG_MODULE)))]
+    folders = [Path(str(files(CONFIG_MODULE))).resolve()]  # a checkout: its conf/
     folders += [Path(f) for f in os.environ.get(USER_CONFIG_ENV, "").split(os.pathsep)]
     for i, arg in enumerate(argv):
         if arg in ("--config-dir", "-cd") and i + 1 < len(argv):

@@ -66,7 +66,7 @@ def source_folder(source: Mapping[str, Any]) -> Path | None:
         from importlib.resources import files
 
         try:
-            path = Path(str(files(source["path"])))
+            path = Path(str(files(source["path"]))).resolve()  # a checkout: its conf/
         except ModuleNotFoundError:
             return None
     elif source.get("schema") == "file":

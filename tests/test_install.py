@@ -17,7 +17,6 @@ pytestmark = pytest.mark.slow
 
 SOURCES = (
     "pyproject.toml",
-    "setup.py",
     "README.md",
     "churn_experiments",
     "conf",
@@ -40,7 +39,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in SOURCES:  # build from a copy: the build writes beside its sources
         source = PROJECT / name
         if source.is_dir():
-            shutil.copytree(source, root / "src" / name, ignore=ignore)
+            # keep churn_experiments/conf a symlink to conf/, as in a checkout
+            shutil.copytree(source, root / "src" / name, ignore=ignore, symlinks=True)
         else:
             shutil.copy(source, root / "src" / name)
     run(
