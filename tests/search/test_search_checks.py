@@ -102,6 +102,7 @@ def test_a_tracking_server_resolves_without_a_study_file(
         _preflight("search=rf")
 
 
+@pytest.mark.slow  # a subprocess: the whole app's start-up
 def test_bad_space_stops_before_the_store_is_touched(tmp_path: Path) -> None:
     result = subprocess.run(
         [
