@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from support import (
     DATA_DIR,
     DATA_FILE,
@@ -16,6 +20,8 @@ from support import (
     Sweep,
     run_sweep_in_process,
 )
+
+pytest_plugins = ["session_checks"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,12 +61,14 @@ def _no_hydra_state() -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The empty, migrated SQLite store new stores are copied from, built once per
-    session in a cache folder of its own (subprocesses inherit it): copying it costs
-    ms, migrating ~3 s.
+    session (by one xdist worker, under the store's own file lock) in a cache folder
+    of its own (subprocesses inherit it): copying it costs ms, migrating ~3 s.
     """
     from churn_experiments import store
 
-    os.environ[store.CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("cache"))
+    cache = session_root(tmp_path_factory) / "cache"
+    cache.mkdir(exist_ok=True)
+    os.environ[store.CACHE_DIR_ENV] = str(cache)
     return store.template()
 
 
@@ -96,28 +104,66 @@ def run_sweep(mlflow_store: str) -> Callable[..., Sweep]:
 @pytest.fixture(scope="session")
 def tutorial_sweep(
     tmp_path_factory: pytest.TempPathFactory, store_template: Path
-) -> Iterator[Sweep]:
-    """The four-model sweep, once per session, in a store tests must only read.
+) -> Sweep:
+    """The four-model sweep, once per session (the first xdist worker that needs it
+    runs it, the others wait and read what it recorded), in a store tests must only
+    read.
 
-    Tests that change the store (register, promote) copy it with ``copy_store``.
+    Tests that change the store (register, promote) copy it: see the ``store``
+    fixture of ``tests/policy``.
     """
+    root = session_root(tmp_path_factory)
+    folder, record = root / "tutorial_sweep", root / "tutorial_sweep.json"
+    with FileLock(root / "tutorial_sweep.lock"):
+        if not record.exists():
+            folder.mkdir()
+            shutil.copy(store_template, folder / "mlflow.db")
+            with _tracking_to(folder):
+                sweep = run_sweep_in_process(MODELS)
+            record.write_text(json.dumps(dataclasses.asdict(sweep)))
+    return Sweep(**json.loads(record.read_text()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tutorial_sweep_first(request: pytest.FixtureRequest) -> None:
+    """Under xdist, worker gw0 runs the tutorial sweep before its first test, if a
+    test needs it: the other workers start on the tests that do not (they come
+    first, see ``session_checks``) instead of waiting for it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw0" and any(
+        "tutorial_sweep" in getattr(item, "fixturenames", ())
+        for item in request.session.items
+    ):
+        request.getfixturevalue("tutorial_sweep")
+
+
+@contextlib.contextmanager
+def _tracking_to(folder: Path) -> Iterator[None]:
+    """Work in ``folder`` with its ``mlflow.db`` as the tracking store, then put the
+    working directory, ``MLFLOW_TRACKING_URI`` and MLflow's URI back."""
     import mlflow
 
-    folder = tmp_path_factory.mktemp("tutorial_sweep")
-    shutil.copy(store_template, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    saved_cwd, saved_uri = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
+    saved_cwd, saved_env = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
+    saved_uri = mlflow.get_tracking_uri()
     os.chdir(folder)
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
     try:
-        yield run_sweep_in_process(MODELS)
+        yield
     finally:
         os.chdir(saved_cwd)
-        if saved_uri is None:
+        if saved_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
-            os.environ["MLFLOW_TRACKING_URI"] = saved_uri
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+        mlflow.set_tracking_uri(saved_uri)
+
+
+def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary folder, shared by all xdist workers of one run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture

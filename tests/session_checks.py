@@ -1,0 +1,121 @@
+"""How the session runs, beside the fixtures: xdist groups and a clean checkout.
+
+- Tests sharing a module-scoped fixture, or a costly session one, run on one xdist
+  worker (``--dist loadgroup``), so each is built once.
+- The session fails if the tests left files in the checkout (``mlruns/``,
+  ``outputs/``, ``mlflow.db``...): they belong in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# written into the checkout by Python and pytest themselves, not by a test
+OWN_FILES = ("__pycache__", ".pytest_cache")
+# what one xdist worker runs all the tests of: a session fixture starting a server
+# (once, not once per worker), and the Ray clusters (each asks for every core)
+ONE_WORKER_FIXTURE, ONE_WORKER_MARK = "tracking_server", "ray"
+SWEEP_FIXTURE = "tutorial_sweep"  # one worker runs it while the others test
+_CHECKOUT = pytest.StashKey[set[str]]()
+_GAINED = pytest.StashKey[list[str]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note what the checkout holds beside its tracked files, to compare at the end."""
+    if not _is_worker(session.config):
+        session.config.stash[_CHECKOUT] = _untracked()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the session if the tests left files in the checkout (``mlruns/``,
+    ``outputs/``, ``mlflow.db``...): they belong in ``tmp_path``."""
+    before = session.config.stash.get(_CHECKOUT, None)
+    if before is None:
+        return
+    gained = sorted(_untracked() - before)
+    if gained:
+        session.config.stash[_GAINED] = gained
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    gained = terminalreporter.config.stash.get(_GAINED, [])
+    if gained:
+        terminalreporter.section("files left in the checkout", red=True)
+        terminalreporter.line(
+            "the tests wrote these into the checkout (use tmp_path): "
+            + ", ".join(gained),
+            red=True,
+        )
+
+
+def _untracked() -> set[str]:
+    """Untracked and ignored paths of the checkout as git lists them (folders
+    collapsed), and its top-level entries (git lists no empty folder)."""
+    try:
+        listed = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "-z"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return set()
+    paths = {
+        entry[3:] for entry in listed.split("\0") if entry.startswith(("??", "!!"))
+    }
+    paths |= {f"{p.name}/" if p.is_dir() else p.name for p in PROJECT_ROOT.iterdir()}
+    return {p for p in paths if not set(Path(p).parts) & set(OWN_FILES)}
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Group and order the tests for xdist (``--dist loadgroup``).
+
+    The tests of a module sharing a module-scoped fixture, and those of
+    ``ONE_WORKER_*``, go to one worker, so each fixture is built once. Groups run
+    before single tests, larger first; tests needing the tutorial sweep come last,
+    while one worker runs that sweep (see ``conftest.tutorial_sweep_first``).
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    groups = {item: _group(item) for item in items}
+    sizes = Counter(groups.values())
+    for item, group in groups.items():
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(
+        key=lambda item: (
+            SWEEP_FIXTURE in _fixtures(item),
+            -sizes[groups[item]] if groups[item] else 0,
+        )
+    )
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The xdist group ``item`` must run in, if any."""
+    names = _fixtures(item)
+    if ONE_WORKER_FIXTURE in names:
+        return ONE_WORKER_FIXTURE
+    if item.get_closest_marker(ONE_WORKER_MARK):
+        return ONE_WORKER_MARK
+    definitions = item._fixtureinfo.name2fixturedefs if names else {}
+    if any(d.scope == "module" for n in names for d in definitions.get(n, ())):
+        return item.module.__name__
+    return None
+
+
+def _fixtures(item: pytest.Item) -> list[str]:
+    return list(item.fixturenames) if isinstance(item, pytest.Function) else []
