@@ -98,4 +98,4 @@ def test_help_and_cfg_job_work_without_heavy_imports():
         timeout=60,
     ).stdout
     assert "model: gb, lr, rf, svc" in help_text
-    assert "python -m churn_experiments -m model=lr,rf,svc,gb" in help_text
+    assert "churn -m model=lr,rf,svc,gb" in help_text
