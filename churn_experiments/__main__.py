@@ -50,9 +50,8 @@ def main(cfg: DictConfig) -> float:
         if not single:
             log.error("job failed, the sweep goes on: %s: %s", type(err).__name__, err)
             return math.nan
-        if isinstance(err, ChurnExperimentsError):
-            log.error("%s", err)
-            sys.exit(1)
+        if isinstance(err, ChurnExperimentsError):  # one line, as every command's
+            sys.exit(f"error: {err}")
         raise
     return metrics.get(cfg.leaderboard.sort_by, math.nan)
 

@@ -1,10 +1,11 @@
 """Everything a job needs, checked before the store, the experiment or a run is touched.
 
 The order is cheapest first: each config group against its schema, then the references
-between groups (the dataset's target and roles, the positive label), the data file
-against its contract, and last the model's hyperparameter names (which needs
-scikit-learn imported). The policies are checked once per command, where they apply
-(:func:`check_command`, :func:`check_policies`), never in a job. A mistake is one
+between groups (the dataset's target and roles, the positive label), the model's
+hyperparameter names (from a cache, see :mod:`.hyperparameters`), then the data file
+against its contract, and last the model built. The policies are checked once per
+command, where they apply (:func:`check_command`, :func:`check_policies`), never in a
+job. A mistake is one
 :class:`ConfigError` or :class:`DataContractError` line, and nothing is recorded.
 """
 
@@ -18,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments.columns import columns_with_role, value_type
 from churn_experiments.errors import ConfigError
+from churn_experiments.hyperparameters import check_hyperparameter_names
 from churn_experiments.sources import Sources
 from churn_experiments.validation import validate_config
 
@@ -60,6 +62,10 @@ def check_config(
     validate_config(cfg, sources=sources)
     dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
     check_dataset(dataset, sources.file("dataset"))
+    # the model's names before the data: from a cache, without importing the model
+    check_hyperparameter_names(
+        OmegaConf.to_container(cfg.model, resolve=False), sources.file("model")
+    )
     if data:  # the file, then the target's classes and the split (see .target)
         from churn_experiments.data import load_dataset, split_dataset
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from sklearn.pipeline import Pipeline
 
-from churn_experiments.errors import ConfigError
 from churn_experiments.features import build_preprocessor
+from churn_experiments.hyperparameters import check_hyperparameter_names
 
 
 def build_classifier(model: DictConfig, source: str = "model") -> Any:
@@ -25,56 +23,6 @@ def build_classifier(model: DictConfig, source: str = "model") -> Any:
     """
     check_hyperparameter_names(OmegaConf.to_container(model, resolve=False), source)
     return instantiate(model, _convert_="all")  # dict and list values as plain ones
-
-
-def check_hyperparameter_names(node: Any, source: str, path: str = "model") -> None:
-    """Check every ``_target_`` in ``node``, at any depth, against its parameters.
-
-    Raises ConfigError naming ``source``, the key path and the allowed names.
-    """
-    if isinstance(node, list):
-        for index, item in enumerate(node):
-            check_hyperparameter_names(item, source, f"{path}.{index}")
-        return
-    if not isinstance(node, dict):
-        return
-    if "_target_" in node:
-        _check_target(node, source, path)
-    for key, value in node.items():
-        if not str(key).startswith("_"):
-            check_hyperparameter_names(value, source, f"{path}.{key}")
-
-
-def _check_target(node: dict[str, Any], source: str, path: str) -> None:
-    target = node["_target_"]
-    try:
-        factory = get_object(target)
-    except Exception as err:  # hydra wraps import errors in several types
-        raise ConfigError(
-            f"{source}: {path}._target_ '{target}' cannot be imported: {err}"
-        ) from err
-    accepted = _parameter_names(factory)
-    given = {str(k) for k in node if not str(k).startswith("_")}
-    if accepted is not None and given - accepted:
-        raise ConfigError(
-            f"{source}: unknown key(s) {sorted(given - accepted)} in {path} for "
-            f"{target}; allowed: {sorted(accepted)}"
-        )
-
-
-def _parameter_names(factory: Any) -> set[str] | None:
-    """The keyword parameters ``factory`` accepts; None when it takes any."""
-    if hasattr(factory, "get_params"):  # a scikit-learn estimator (or alike)
-        with contextlib.suppress(Exception):  # some need arguments to construct
-            return set(factory().get_params(deep=False))
-    try:
-        parameters = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):  # a builtin without a signature
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return None
-    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {p.name for p in parameters if p.kind in keyword}
 
 
 def flat_params(estimator: Any) -> dict[str, Any]:

@@ -48,6 +48,9 @@ class Sources:
         """
         if not self.choices:  # composed outside a Hydra app
             return f"config group '{group}'"
+        return self._file(group) + self._overriding(group)
+
+    def _file(self, group: str) -> str:
         choice = self.choices.get(group)
         if choice is None:
             return f"{self.config_name}.yaml ({group})"
@@ -57,6 +60,16 @@ class Sources:
             if folder is not None and (folder / file).exists():
                 return str(folder / file)
         return file
+
+    def _overriding(self, group: str) -> str:
+        """`` with model.C=2``: the job's overrides of keys inside ``group``."""
+        package = group.split("@")[-1]
+        given = [
+            override
+            for override in self.overrides
+            if override.lstrip("+~").startswith(f"{package}.")
+        ]
+        return f" with {' '.join(given)}" if given else ""
 
 
 def source_folder(source: Mapping[str, Any]) -> Path | None:

@@ -218,7 +218,7 @@ def _stop_on_error(step: str) -> Iterator[None]:
     try:
         yield
     except ChurnExperimentsError as err:
-        raise SystemExit(f"Error while {step}: {err}") from err
+        raise SystemExit(f"error: while {step}: {err}") from err
     except Exception as err:
         log.exception("Error while %s", step)
-        raise SystemExit(f"Error while {step}: {type(err).__name__}: {err}") from err
+        raise SystemExit(f"error: while {step}: {type(err).__name__}: {err}") from err

@@ -148,7 +148,7 @@ def test_a_misspelled_model_stops_the_sweep_before_anything_is_recorded(
     done = run_module("churn_experiments", "-m", "model=lr,xyz", cwd=tmp_path, env=env)
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
-        "Error while starting the sweep: the sweep's job 'model=xyz': In 'config': "
+        "error: while starting the sweep: the sweep's job 'model=xyz': In 'config': "
         "Could not find 'model/xyz' Available options in 'model': gb lr rf svc "
         "svc_linear"
     ]

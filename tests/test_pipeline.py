@@ -7,6 +7,7 @@ from omegaconf import OmegaConf
 from support import MODELS, compose_config
 
 from churn_experiments.data import load_dataset, split_dataset
+from churn_experiments.errors import ConfigError
 from churn_experiments.evaluation import METRIC_NAMES, score
 from churn_experiments.pipeline import build_pipeline
 
@@ -100,3 +101,31 @@ def test_a_new_model_is_a_yaml_file_in_a_user_folder(tmp_path, monkeypatch, name
     monkeypatch.setenv("CHURN_CONFIG_PATH", str(tmp_path))
     pipeline, split = fit([f"model={name}"])
     assert score(pipeline, split)["test_roc_auc"] > 0.8
+
+
+def test_hyperparameter_names_come_from_a_cache_kept_per_version(tmp_path, monkeypatch):
+    """A typo fails without importing the model once its names are cached; a
+    different installed version of the distribution refreshes them."""
+    import json
+
+    from churn_experiments import hyperparameters
+
+    monkeypatch.setenv("CHURN_CACHE_DIR", str(tmp_path))
+    target = "sklearn.ensemble.RandomForestClassifier"
+    names = hyperparameters.accepted_names(target, "rf.yaml", "model")
+    assert {"n_estimators", "max_depth"} <= names
+    cached = json.loads((tmp_path / hyperparameters.CACHE_FILE).read_text())[target]
+    assert cached["distribution"] == "scikit-learn" and cached["names"] == sorted(names)
+
+    def no_import(name):
+        raise AssertionError(f"imported {name}")
+
+    monkeypatch.setattr("hydra.utils.get_object", no_import)
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['n_estimatorz'\]"):
+        hyperparameters.check_hyperparameter_names(
+            {"_target_": target, "n_estimatorz": 3}, "rf.yaml"
+        )
+    cached["version"] = "0.0-older"  # an upgrade since: looked up again
+    (tmp_path / hyperparameters.CACHE_FILE).write_text(json.dumps({target: cached}))
+    with pytest.raises(ConfigError, match="cannot be imported: imported sklearn"):
+        hyperparameters.accepted_names(target, "rf.yaml", "model")

@@ -122,7 +122,7 @@ def test_bad_space_stops_before_the_store_is_touched(tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1] == (
-        "Error while starting the sweep: search space: "
+        "error: while starting the sweep: search space: "
         "model.max_depth=int(interval(5, 1)): the low end 5 is above the high end 1"
     )
     assert "Traceback" not in result.stderr
