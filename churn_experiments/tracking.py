@@ -151,20 +151,18 @@ def log_pipeline(
 
     The pipeline was trained in this process, so the types skops reports as untrusted
     (tree internals, say) are exactly what this object contains; they are recorded in
-    the run's tag ``skops_trusted_types``. Its pyfunc flavor checks rows against
-    ``contract`` (the input columns' specs) first: see :mod:`.model_flavor`. The input
-    example is checked here, in memory, through that same contract and the pipeline;
-    MLflow's own check would load the saved model back (a second skops load, ~1 s for
-    a forest) only to log a warning if it failed.
+    the run's tag ``skops_trusted_types``, and checked on every load. Its pyfunc
+    flavor checks rows against ``contract`` (the input columns' specs) first, and
+    serialises the pipeline once: see :mod:`.model_flavor`. The input example is
+    checked here, in memory, through that same contract and the pipeline; MLflow's own
+    check would load the saved model back (a second skops load, ~1 s for a forest)
+    only to log a warning if it failed.
     """
     import mlflow
-    import skops.io
 
     from churn_experiments import model_flavor
 
     model_flavor.ContractModel(pipeline, contract).predict(input_example)
-    trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
-    mlflow.set_tag("skops_trusted_types", ",".join(trusted) or "none")
     info = mlflow.models.Model.log(
         artifact_path=None,
         flavor=model_flavor,
@@ -174,10 +172,10 @@ def log_pipeline(
         signature=signature,
         input_example=input_example,
         pip_requirements=model_requirements(),
-        serialization_format="skops",
-        skops_trusted_types=trusted or None,
         validate_serving_input=False,
     )
+    trusted = model_flavor.trusted_types(info)
+    mlflow.set_tag("skops_trusted_types", ",".join(trusted) or "none")
     return info.model_uri
 
 

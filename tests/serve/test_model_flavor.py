@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
+import yaml
 from mlflow.exceptions import MlflowException
+from omegaconf import OmegaConf
 from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier
+from skops.io.exceptions import UntrustedTypesFoundException
+from support import compose_config
+
+from churn_experiments import tracking
+from churn_experiments.columns import contract
+from churn_experiments.data import load_dataset, split_dataset
+from churn_experiments.pipeline import build_pipeline
 
 ROW = {
     "Age": 35,
@@ -64,3 +78,75 @@ def test_pyfunc_refuses_an_empty_request(model_uri: str):
     model = mlflow.pyfunc.load_model(model_uri)
     with pytest.raises(MlflowException, match="request: no rows"):
         model.predict(pd.DataFrame([ROW]).iloc[:0])
+
+
+def log_fitted(model: str) -> tuple[Pipeline, pd.DataFrame, str]:
+    """Fit ``model`` on the tutorial data and log it as a run would."""
+    cfg = compose_config([f"model={model}"])
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=True)
+    split = split_dataset(load_dataset(dataset), dataset)
+    pipeline = build_pipeline(cfg.features, cfg.model, dataset)
+    pipeline.fit(split.X_train, split.y_train)
+    with mlflow.start_run() as run:
+        uri = tracking.log_pipeline(
+            pipeline,
+            tracking.model_signature(dataset),
+            split.X_test.head(5),
+            contract(dataset),
+        )
+    assert mlflow.get_run(run.info.run_id).data.tags["skops_trusted_types"] == (
+        "sklearn.tree._tree.Tree" if model == "rf" else "none"
+    )
+    return pipeline, split.X_test, uri
+
+
+def local_model(uri: str) -> Path:
+    return Path(mlflow.artifacts.download_artifacts(uri))
+
+
+def test_a_logged_forest_is_its_pipeline_serialised_once(mlflow_store: str):
+    pipeline, rows, uri = log_fitted("rf")
+    folder = local_model(uri)
+    loaded = mlflow.sklearn.load_model(uri)
+    np.testing.assert_array_equal(loaded.predict(rows), pipeline.predict(rows))
+    np.testing.assert_array_equal(
+        mlflow.pyfunc.load_model(uri).predict(rows), pipeline.predict(rows)
+    )
+    mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
+    flavor = mlmodel["flavors"]["sklearn"]
+    assert flavor["serialization_format"] == "skops"
+    assert flavor["skops_trusted_types"] == ["sklearn.tree._tree.Tree"]
+    assert skops.io.get_untrusted_types(file=folder / flavor["pickled_model"]) == [
+        "sklearn.tree._tree.Tree"
+    ]
+    sized = ("code", "input_example.json", "serving_input_example.json", "model.skops")
+    assert mlmodel["model_size_bytes"] == sum(
+        f.stat().st_size
+        for name in sized
+        for f in [folder / name, *(folder / name).rglob("*")]
+        if f.is_file()
+    )
+    assert {f.name for f in folder.iterdir()} == {
+        "MLmodel",
+        "code",
+        "conda.yaml",
+        "data_contract.json",
+        "input_example.json",
+        "model.skops",
+        "python_env.yaml",
+        "registered_model_meta",
+        "requirements.txt",
+        "serving_input_example.json",
+    }
+    assert json.loads((folder / "data_contract.json").read_text())["Age"]["role"] == (
+        "numeric"
+    )
+
+
+def test_loading_refuses_a_type_the_model_does_not_trust(mlflow_store: str):
+    _, _, uri = log_fitted("lr")
+    folder = local_model(uri)
+    tree = DecisionTreeClassifier().fit([[0], [1]], [0, 1])
+    skops.io.dump(tree, folder / "model.skops")  # holds a type lr never trusted
+    with pytest.raises(UntrustedTypesFoundException, match="sklearn.tree._tree.Tree"):
+        mlflow.sklearn.load_model(str(folder))
