@@ -33,12 +33,15 @@ from churn_experiments.explain import explain, explain_and_log
 from churn_experiments.pipeline import build_pipeline
 
 ROWS, FEATURES, SEED = 7000, 30, 124
-FEATURES_CONFIG = {  # every column numeric: one scaler each, no encoder
-    "nominal": {
-        "columns": [],
-        "encoder": {"_target_": "sklearn.preprocessing.OneHotEncoder"},
+COLUMNS = [f"x{i:02d}" for i in range(FEATURES)]
+DATASET = {  # every column numeric (conf/features scales each one), no encoder
+    "name": "wide",
+    "columns": {
+        **{column: {"role": "numeric", "dtype": "float"} for column in COLUMNS},
+        "Target": {"role": "target", "dtype": "int"},
     },
-    "numeric": {"scaler": {"_target_": "sklearn.preprocessing.StandardScaler"}},
+    "target": {"column": "Target", "positive": 1},
+    "split": {"test_size": 0.2, "seed": SEED},
 }
 
 
@@ -55,7 +58,7 @@ def wide_frame() -> pd.DataFrame:
         weights=[0.77],
         random_state=SEED,
     )
-    frame = pd.DataFrame(X, columns=[f"x{i:02d}" for i in range(FEATURES)])
+    frame = pd.DataFrame(X, columns=COLUMNS)
     return frame.assign(Target=y)
 
 
@@ -75,13 +78,8 @@ def main() -> None:
     with initialize_config_dir(str(PROJECT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=["model=svc"])
     frame = wide_frame()
-    dataset = {
-        "target": {"column": "Target"},
-        "split": {"test_size": 0.2, "seed": SEED},
-    }
-    split = split_dataset(frame, dataset)
-    columns = [c for c in frame if c != "Target"]
-    pipeline = build_pipeline(OmegaConf.create(FEATURES_CONFIG), cfg.model, columns)
+    split = split_dataset(frame, DATASET)
+    pipeline = build_pipeline(cfg.features, cfg.model, DATASET)
     started = time.perf_counter()
     pipeline.fit(split.X_train, split.y_train)
     fit_seconds = time.perf_counter() - started
