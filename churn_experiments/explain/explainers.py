@@ -28,12 +28,14 @@ from churn_experiments.data import Split
 from churn_experiments.errors import ConfigError
 from churn_experiments.evaluation import positive_column, positive_scores
 from churn_experiments.explain.aggregate import aggregate, aggregate_data, column_groups
+from churn_experiments.explain.permutation import permutation_values
 
 log = logging.getLogger(__name__)
 
 # they cost coalitions x background model evaluations per row (explain.agnostic)
 MODEL_AGNOSTIC = ("permutation", "kernel")
 KERNEL_MIN_ROWS = 10  # auto picks exact kernel SHAP when the budget pays for this many
+SUMMARY_ROWS = 2000  # training rows (a seeded sample) summarised by k-means, at most
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def choose_explainer(
     """What ``explainer: auto`` picks: tree, linear, or a model-agnostic explainer.
 
     Kernel SHAP when the ``explain.agnostic`` budget pays for enumerating every
-    coalition (exact, no JIT warm-up) of at least ``KERNEL_MIN_ROWS`` rows; otherwise
+    coalition (exact) of at least ``KERNEL_MIN_ROWS`` rows; otherwise
     the permutation explainer, which spends a sampling budget better.
     """
     from sklearn.ensemble import (
@@ -198,7 +200,7 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     started = time.perf_counter()
     if kind in MODEL_AGNOSTIC:
         X_background = summarised(
-            encode(preprocess, split.X_train), budget["background"]
+            preprocess, split.X_train, budget["background"], background_rng
         )
         background_size = len(X_background.data)
         details["budget"] = {
@@ -246,12 +248,20 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     )
 
 
-def summarised(X: np.ndarray, size: int) -> Any:
-    """SHAP's summary of ``X``: ``size`` k-means centroids (``.data``, each feature
-    rounded to a value it takes, so one-hot features stay 0 or 1) weighted by the
-    rows each stands for (``.weights``)."""
+def summarised(preprocess: Any, rows: pd.DataFrame, size: int, seed: Any) -> Any:
+    """SHAP's summary of raw ``rows``, encoded: ``size`` k-means centroids (``.data``,
+    each feature rounded to a value it takes, so one-hot features stay 0 or 1) weighted
+    by the rows each stands for (``.weights``).
+
+    Beyond ``SUMMARY_ROWS`` rows, a sample of that many drawn with ``seed`` (an int or
+    a NumPy generator) is summarised: k-means on 5,600 rows took seconds, as long as
+    the explanation itself.
+    """
     import shap
 
+    if len(rows) > SUMMARY_ROWS:
+        rows = rows.sample(n=SUMMARY_ROWS, random_state=seed)
+    X = encode(preprocess, rows)
     return shap.kmeans(X, min(size, len(X)))
 
 
@@ -341,18 +351,20 @@ def _permutation(
     coalitions: int,
 ) -> Result:
     """Antithetic permutation sampling, ``coalitions`` masked rows per explained row,
-    against the background centroids (unweighted: SHAP's masker takes no weights)."""
-    import shap
-
+    against the background centroids weighted by cluster size
+    (:func:`.permutation.permutation_values`)."""
     space = _agnostic_space(classifier)
     data = getattr(background, "data", background)  # a k-means summary, or rows
-    explainer = shap.PermutationExplainer(
+    weights = getattr(background, "weights", None)
+    values, base = permutation_values(
         lambda rows: model_output(classifier, rows, space, positive),
-        shap.maskers.Independent(data, max_samples=len(data)),
-        seed=seed,
+        X,
+        data,
+        np.ones(len(data)) if weights is None else weights,
+        coalitions,
+        seed,
     )
-    result = explainer(X, max_evals=coalitions, silent=True)
-    return result.values, result.base_values, space
+    return values, np.full(len(X), base), space
 
 
 def _kernel(

@@ -70,7 +70,7 @@ class ReasonFinder:
         self.background: Any = np.empty((0, len(self.feature_names)))
         if background is not None and self.agnostic:
             self.background = summarised(
-                encode(preprocess, background), budget["background"]
+                preprocess, background, budget["background"], self.seed
             )
             self.coalitions = agnostic_plan(
                 self.kind, len(self.feature_names), budget["rows"], budget

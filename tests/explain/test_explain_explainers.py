@@ -74,7 +74,7 @@ def test_every_model_family_gets_an_additive_explanation(model):
     ("model", "explainer", "space"),
     [
         ("lr", "kernel", "probability"),
-        ("svc", "permutation", "decision_function"),  # ~5 s: numba compiles once
+        ("svc", "permutation", "decision_function"),
     ],
 )
 def test_model_agnostic_explainers_on_request(model, explainer, space):
