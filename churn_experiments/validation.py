@@ -147,6 +147,11 @@ class Settings(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"Settings({self._data!r})"
 
+    def __reduce__(self) -> tuple[type[Settings], tuple[dict[str, Any]]]:
+        # rebuilt through __init__: pickle's slot restore would hit __setattr__
+        # (joblib and Ray launchers send the sweep callback, policies included)
+        return Settings, (self._data,)
+
 
 def _frozen(value: Any) -> Any:
     if isinstance(value, Mapping):

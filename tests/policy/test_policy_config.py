@@ -285,3 +285,13 @@ def test_every_optional_policy_key_has_its_default_in_the_schema() -> None:
 
     visit(schema["$defs"]["policy"], "policy")
     assert missing == []
+
+
+def test_policies_cross_to_launcher_workers_intact():
+    """The joblib and Ray launchers pickle the sweep callback, policies included."""
+    import pickle
+
+    policies = load_policies(compose_config(["policy=[best_f1,best_recall]"]).policy)
+    copies = pickle.loads(pickle.dumps(policies))
+    assert copies == policies
+    assert copies[0].select.metric == "test_f1" and copies[0].guards
