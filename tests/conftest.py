@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,15 @@ from support import (
 )
 
 pytest_plugins = ["session_checks"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hear_ctrl_c() -> None:
+    """Tests started in the background (``&`` in a script, nohup) ignore SIGINT, and
+    a child inherits an ignored signal: Ctrl-C sent to a command a test started (a
+    sweep, a server) went unheard, so the sweep ran on and the server never stopped."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
