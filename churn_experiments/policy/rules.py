@@ -265,9 +265,12 @@ def _ranked(
 
 def _candidate(run: Any, model_id: str) -> Candidate:
     tags = run.data.tags
+    model = tags.get("model_family") or run.info.run_name or "?"
     return Candidate(
         run_id=run.info.run_id,
-        model=tags.get("model_family") or run.info.run_name or "?",
+        model=f"{model} {tags['swept']}"
+        if tags.get("swept")
+        else model,  # rf n_estimators=50
         metrics=dict(run.data.metrics),
         model_id=model_id,
         artifact_uri=run.info.artifact_uri,
