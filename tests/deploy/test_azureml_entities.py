@@ -290,7 +290,9 @@ def test_the_cli_from_another_folder_reports_every_error_of_the_file_it_read(
     )
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"error: {CONF / 'deploy' / 'azureml.yaml'}: 4 problems:",
+        f"error: {CONF / 'deploy' / 'azureml.yaml'} with target.auth_mode=token"
+        " target.instance_count=0 target.endpoint_name=1-churn"
+        " +target.computeType=ACI: 4 problems:",
         "  - key 'computeType' is not supported here; use `instance_type` (a VM size"
         " such as Standard_DS3_v2) and `instance_count`: ACI and azureml-core (SDK"
         " v1) are retired, this target is a managed online endpoint",
@@ -318,7 +320,7 @@ def test_the_cli_reads_config_dir_with_overrides_and_names_that_file(
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "[INFO] read conf/deploy/green.yaml",
+        "[INFO] read conf/deploy/green.yaml with target.instance_count=2",
         "error: set AZURE_SUBSCRIPTION_ID,"
         " AZURE_RESOURCE_GROUP, AZUREML_WORKSPACE_NAME: the workspace comes from the"
         " environment, never from the target's YAML",
@@ -329,7 +331,7 @@ def test_the_cli_reads_config_dir_with_overrides_and_names_that_file(
     )  # fmt: skip
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
-        "error: conf/deploy/green.yaml: key"
+        "error: conf/deploy/green.yaml with target.traffic.green=50: key"
         " 'traffic' adds up to 50; allowed: deployment name -> percentage; the"
         " percentages add up to 100"
     ]
