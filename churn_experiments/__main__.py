@@ -9,7 +9,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from churn_experiments.cli import CONFIG_PATH, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, run_command
 from churn_experiments.errors import ChurnExperimentsError
 
 log = logging.getLogger("churn_experiments")
@@ -93,4 +93,4 @@ def _last_run() -> str | None:
 
 
 if __name__ == "__main__":
-    run()
+    exit_after(run)

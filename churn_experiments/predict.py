@@ -11,7 +11,7 @@ import json
 import hydra
 from omegaconf import DictConfig
 
-from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, exits_on_error, run_command
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="predict")
@@ -41,4 +41,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    exit_after(cli)

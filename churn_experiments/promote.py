@@ -19,7 +19,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, exits_on_error, run_command
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 
 ACTIONS = ("apply", "history", "rollback", "unlock")
@@ -101,4 +101,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    exit_after(cli)

@@ -15,7 +15,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, exits_on_error, run_command
 
 log = logging.getLogger("churn_experiments.serve")
 
@@ -65,4 +65,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    exit_after(cli)

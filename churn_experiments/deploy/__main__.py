@@ -14,7 +14,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, exits_on_error, run_command
 from churn_experiments.errors import ChurnExperimentsError, ConfigError
 
 ACTIONS = {"docker": ("deploy",), "azureml": ("deploy", "status", "delete")}
@@ -83,4 +83,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    exit_after(cli)

@@ -15,7 +15,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from churn_experiments import store
-from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, exits_on_error, run_command
 from churn_experiments.errors import ChurnExperimentsError
 from churn_experiments.explain.explainers import Explanation, explain
 from churn_experiments.explain.store import log_explanation
@@ -103,4 +103,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    exit_after(cli)

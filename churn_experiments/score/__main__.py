@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from churn_experiments.cli import CONFIG_PATH, exits_on_error, run_command
+from churn_experiments.cli import CONFIG_PATH, exit_after, exits_on_error, run_command
 from churn_experiments.errors import ConfigError
 from churn_experiments.sources import Sources
 
@@ -86,4 +86,4 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    exit_after(cli)
