@@ -43,6 +43,7 @@ _VALUE_OPTIONS = {
     "--experimental-rerun",
 }
 _INFO = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+_TWO_MODES = "Only one of --run, --multirun, --cfg"  # Hydra's ValueError, as it says
 # lines of Hydra's and OmegaConf's messages that repeat what the first line says
 _NOISE = ("full_key:", "object_type=", "reference_type=", "Config search path:")
 
@@ -69,6 +70,11 @@ def run_command(app: Callable[[], Any], aliases: Mapping[str, str] = ()) -> None
         ChurnExperimentsError,
     ) as err:
         print(f"error: {describe(err, sys.argv[1:])}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    except ValueError as err:  # Hydra refuses two modes (-m --cfg job) this way
+        if not str(err).startswith(_TWO_MODES):
+            raise
+        print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_ERROR)
     finally:
         if full_error is None:

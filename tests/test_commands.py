@@ -107,6 +107,7 @@ def test_config_dir_adds_a_users_folder(call, tmp_path, monkeypatch):
     [
         ("churn", ["colour=red"], "error: Could not override 'colour'."),
         ("churn", ["model=nope"], "Available options in 'model': gb, lr, rf, svc"),
+        ("churn", ["-m", "--cfg", "hydra"], "error: Only one of --run, --multirun"),
         ("churn-promote", ["policy.x=[1"], "cannot read the override 'policy.x=[1'"),
         ("churn-serve", ["target=nope"], "Could not find 'deploy/nope'"),
         ("churn-deploy", ["--config-name", "nope"], "Cannot find primary config"),
