@@ -226,10 +226,19 @@ def check_yaml_syntax(folders: Iterable[Path]) -> None:
             try:
                 yaml.safe_load(path.read_text(encoding="utf-8"))
             except yaml.MarkedYAMLError as err:
-                mark = err.problem_mark or err.context_mark
-                where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-                problem = " ".join(filter(None, (err.context, err.problem)))
-                raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+                raise ConfigError(f"{path}:{_yaml_problem(err)}") from None
+
+
+def _yaml_problem(err: Any) -> str:
+    """``line:column: YAML syntax error: ...`` at the construct left open (``[1``)
+    when there is one, where the parser noticed it otherwise (often a line later)."""
+    mark = err.context_mark or err.problem_mark
+    where = f"{mark.line + 1}:{mark.column + 1}: " if mark else " "
+    problem = " ".join(filter(None, (err.context, err.problem)))
+    later = err.problem_mark
+    if err.context_mark and later and later.line != err.context_mark.line:
+        problem += f" (at line {later.line + 1})"
+    return f"{where}YAML syntax error: {problem}"
 
 
 def validate_config(

@@ -128,8 +128,9 @@ def test_a_yaml_syntax_error_names_the_file_and_line(call, tmp_path):
     code, _, err = call("churn", "--config-dir", str(tmp_path), "model=bad")
     assert code == 1
     assert err.strip() == (
-        f"error: {tmp_path / 'model' / 'bad.yaml'}:3:1: YAML syntax error: while"
+        f"error: {tmp_path / 'model' / 'bad.yaml'}:2:4: YAML syntax error: while"
         " parsing a flow sequence expected ',' or ']', but got '<stream end>'"
+        " (at line 3)"
     )
 
 

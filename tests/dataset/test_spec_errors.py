@@ -58,7 +58,7 @@ CASES = {
     "YAML syntax error": (
         ("split:\n", "split: [oops\n"),
         (),
-        f"{SPEC}:19:12: YAML syntax error: while parsing a flow sequence",
+        f"{SPEC}:18:8: YAML syntax error: while parsing a flow sequence",
     ),
     "target column without the target role": (
         ("Churn: {role: target,", "Churn: {role: nominal,"),
