@@ -92,13 +92,18 @@ def exit_after(command: Callable[[], Any]) -> NoReturn:
     threads, runs the ``atexit`` handlers (logging's, MLflow's, Ray's, the process
     pools'), reports a ``SystemExit`` as Python would (a message on stderr, exit 1)
     and flushes the standard streams; then it ends without the teardown. An
-    unexpected error still leaves the normal way, with its traceback. Only for a
-    process's entry point (``python -m``, the console scripts of
-    :mod:`churn_experiments.commands`): tests call the commands themselves.
+    unexpected error still leaves the normal way, with its traceback, and so does
+    every command under a profiler (``python -m cProfile`` writes its report after
+    the command returns). Only for a process's entry point (``python -m``, the
+    console scripts of :mod:`churn_experiments.commands`): tests call the commands
+    themselves.
     """
     import atexit
     import threading
 
+    if sys.getprofile() is not None:
+        command()
+        sys.exit(0)
     try:
         command()
         code: Any = 0
