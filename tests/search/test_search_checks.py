@@ -49,8 +49,9 @@ def test_shipped_searches_pass(mlflow_store: str) -> None:
         ),
         (
             {"model.n_estimator": "int(interval(5, 10))"},
-            "search space: Could not override 'model.n_estimator'. Key 'n_estimator' "
-            "is not in struct",
+            "search space: Could not override 'model.n_estimator'. "
+            "Key 'n_estimator' is not in struct; keys under model: class_weight, "
+            "max_depth, max_features, min_samples_leaf, n_estimators, random_state",
         ),
         (
             {"model.min_samples_leaf": "int(interval(0, 5))"},

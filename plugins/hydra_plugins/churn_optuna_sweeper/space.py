@@ -7,6 +7,7 @@ that is not a sweep is passed to every trial as it is. Optuna is imported lazily
 Hydra imports this module at every start.
 """
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from hydra.core.override_parser.types import (
     RangeSweep,
 )
 from hydra.errors import CompactHydraException, ConfigCompositionException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 class SearchSpaceError(CompactHydraException):
@@ -86,7 +87,9 @@ def check_space(
             job = config_loader.load_sweep_config(config, space.overrides(params))
         except ConfigCompositionException as err:  # "Key 'x' is not in struct"
             cause = f" {_one_line(err.__cause__)}" if err.__cause__ else ""
-            raise SearchSpaceError(f"search space: {_one_line(err)}{cause}") from None
+            raise SearchSpaceError(
+                f"search space: {_one_line(err)}{cause}{_allowed_keys(err, config)}"
+            ) from None
         if function is None:
             return None
         try:
@@ -110,6 +113,20 @@ def check_space(
     if at_first:
         values = ", ".join(f"{k}={_encode(v)}" for k, v in first.items())
         raise SearchSpaceError(f"search space: {values} is rejected: {at_first}")
+
+
+def _allowed_keys(err: Exception, config: DictConfig) -> str:
+    """``; keys under model: C, max_iter, ...`` when ``err`` is Hydra's "Could not
+    override 'model.x'" for a key its node does not hold; else nothing."""
+    found = re.match(r"Could not override '([^']+)'", str(err))
+    if not found or "." not in found.group(1):
+        return ""
+    parent = found.group(1).lstrip("+").rsplit(".", 1)[0]
+    node = OmegaConf.select(config, parent)
+    if not isinstance(node, DictConfig):
+        return ""
+    keys = sorted(str(k) for k in node if not str(k).startswith("_"))
+    return f"; keys under {parent}: {', '.join(keys)}"
 
 
 def _distribution(override: Override) -> Any:
