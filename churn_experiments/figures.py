@@ -5,8 +5,9 @@ thirty. :func:`submit` hands a drawing function and its (picklable) data to a wo
 process, which returns PNG bytes; :func:`collect` waits for them and logs each as an
 artifact of its run. A job collects its figures before it returns, except inside a
 sweep run in this process (:func:`set_deferred`, called by the sweep callback), where
-they are collected when the sweep ends: one model's figures are drawn while the next
-model fits. A figure that fails to draw is logged as a warning and tagged
+they are collected when the sweep ends: one model's figures (and its SHAP values: see
+:func:`churn_experiments.explain.explain_and_log`) are drawn while the next model
+fits. A figure that fails to draw is logged as a warning and tagged
 ``figures_error`` on its run; nothing already recorded is lost. A sweep starts the
 worker first (:func:`start`), so that it imports matplotlib while the sweep sets up,
 and lets it go when done (:func:`release`).
@@ -33,16 +34,25 @@ log = logging.getLogger(__name__)
 WORKERS = 1  # beside the main process: the two cores of the machines we target
 
 _executor: ProcessPoolExecutor | None = None
-_pending: list[tuple[str, str, str, Future]] = []  # store, run, folder, images
+# what the main process does with a run's files once logged: log metrics, tags
+Record = Callable[[Any, str, dict[str, bytes]], None]  # (client, run id, files)
+# store, run id, artifact folder, its files to come, their record
+_pending: list[tuple[str, str, str, Future, Record | None]] = []
 _deferred = False
 
 
 def submit(
-    run_id: str, artifact_dir: str, draw: Callable[..., dict[str, Any]], *args: Any
+    run_id: str,
+    artifact_dir: str,
+    draw: Callable[..., dict[str, Any]],
+    *args: Any,
+    record: Record | None = None,
 ) -> None:
-    """Draw ``draw(*args)`` (a dict of file name -> figure) for ``run_id``'s
+    """Draw ``draw(*args)`` (a dict of file name -> figure, or bytes) for ``run_id``'s
     ``artifact_dir`` (``""``: the top folder) in the current tracking store; logged by
-    :func:`collect`. ``draw`` must be a module-level function and ``args`` picklable.
+    :func:`collect`, which then calls ``record(client, run_id, files)`` (metrics and
+    tags read from the files). ``draw`` must be a module-level function and ``args``
+    picklable.
     """
     import mlflow
 
@@ -55,14 +65,15 @@ def submit(
             images.set_exception(err)
     else:
         images = _worker().submit(_render, draw, args)
-    _pending.append((store, run_id, artifact_dir, images))
+    _pending.append((store, run_id, artifact_dir, images, record))
 
 
-def start() -> None:
-    """Start the worker now and have it import its drawing libraries, unless this
-    process is a launcher's pool worker (which draws in the job itself)."""
+def start(*modules: str) -> None:
+    """Start the worker now and have it import its drawing libraries and
+    ``modules`` (``"shap"`` for a sweep's explanations), unless this process is a
+    launcher's pool worker (which draws in the job itself)."""
     if not _in_pool_worker():
-        _worker().submit(_warm_up)
+        _worker().submit(_warm_up, modules)
 
 
 def release() -> None:
@@ -88,19 +99,21 @@ def add_files(run_id: str, artifact_dir: str, files: dict[str, bytes]) -> None:
 
     ready: Future = Future()
     ready.set_result(files)
-    _pending.append((mlflow.get_tracking_uri(), run_id, artifact_dir, ready))
+    _pending.append((mlflow.get_tracking_uri(), run_id, artifact_dir, ready, None))
 
 
 def collect() -> None:
     """Wait for every submitted figure and log it as an artifact of its run.
 
-    All files of a run go in one temporary folder and one ``log_artifacts`` call.
+    All files of a run go in one temporary folder and one ``log_artifacts`` call;
+    then the submissions' ``record`` callbacks run.
     """
     import mlflow
 
     runs: dict[tuple[str, str], list[tuple[str, dict[str, bytes]]]] = {}
+    records = []
     while _pending:
-        store, run_id, folder, future = _pending.pop(0)
+        store, run_id, folder, future, record = _pending.pop(0)
         try:
             files = future.result()
         except Exception as err:  # a drawing bug must not lose the run
@@ -110,6 +123,8 @@ def collect() -> None:
             )
             continue
         runs.setdefault((store, run_id), []).append((folder, files))
+        if record is not None:
+            records.append((record, store, run_id, files))
     for (store, run_id), parts in runs.items():
         with tempfile.TemporaryDirectory() as tmp:
             for folder, files in parts:
@@ -117,12 +132,19 @@ def collect() -> None:
                 for name, data in files.items():
                     Path(tmp, folder, name).write_bytes(data)
             mlflow.MlflowClient(store).log_artifacts(run_id, tmp)
+    for record, store, run_id, files in records:
+        record(mlflow.MlflowClient(store), run_id, files)
 
 
 def set_deferred(value: bool) -> None:
     """``True`` lets jobs of an in-process sweep leave their figures to its end."""
     global _deferred
     _deferred = value
+
+
+def deferred() -> bool:
+    """Whether jobs leave their figures (and explanations) to the sweep's end."""
+    return _deferred
 
 
 def _in_pool_worker() -> bool:
@@ -172,17 +194,23 @@ def _exit_now() -> None:
     os._exit(0)
 
 
-def _warm_up() -> None:
+def _warm_up(modules: tuple[str, ...] = ()) -> None:
     """In the worker: import what drawing needs before the first figure arrives."""
+    import importlib
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
     import sklearn.metrics  # noqa: F401
 
+    for module in modules:
+        importlib.import_module(module)
+
 
 def _render(draw: Callable[..., dict[str, Any]], args: tuple) -> dict[str, bytes]:
-    """In the worker: draw, save each figure as PNG bytes, close it."""
+    """In the worker: draw, save each figure as PNG bytes (unless it is bytes
+    already), close it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,6 +218,9 @@ def _render(draw: Callable[..., dict[str, Any]], args: tuple) -> dict[str, bytes
 
     images = {}
     for name, figure in draw(*args).items():
+        if isinstance(figure, bytes):  # a file's content already
+            images[name] = figure
+            continue
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         plt.close(figure)

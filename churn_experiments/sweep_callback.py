@@ -39,7 +39,9 @@ class MlflowSweepCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         figures.set_deferred(True)  # jobs run here in-process draw while the next fits
-        figures.start()  # its imports overlap with the checks and the store below
+        explains = bool(OmegaConf.select(config, "explain.enabled"))
+        # its imports overlap with the checks and the store below
+        figures.start(*(["shap"] if explains else []))
         try:
             with _stop_on_error("starting the sweep"):
                 self._open_parent_run(config)

@@ -21,12 +21,28 @@ __all__ = ["Explanation", "explain", "explain_and_log", "load", "log_explanation
 
 def explain_and_log(
     pipeline: Any, split: Split, settings: Mapping[str, Any] | DictConfig
-) -> Explanation:
-    """Explain ``pipeline`` as ``conf/explain`` says; log it on the active run."""
+) -> Explanation | None:
+    """Explain ``pipeline`` as ``conf/explain`` says; log it on the active run.
+
+    Inside a sweep run in this process, only the cheap part happens here (the
+    explainer chosen and checked, rows sampled and encoded: a mistake still fails
+    the run); SHAP runs in the figure worker while the next model fits, and its
+    files, metrics and tags reach the run when the sweep collects its figures. None
+    is returned then; otherwise the explanation.
+    """
     import mlflow
+
+    from churn_experiments import figures
+    from churn_experiments.explain.explainers import compute, plan
+    from churn_experiments.explain.store import submit_explanation
 
     if isinstance(settings, DictConfig):
         settings = OmegaConf.to_container(settings, resolve=True)
-    explanation = explain(pipeline, split, settings)
-    log_explanation(explanation, mlflow.active_run().info.run_id)
+    decided = plan(pipeline, split, settings)
+    run_id = mlflow.active_run().info.run_id
+    if figures.deferred():
+        submit_explanation(decided, run_id)
+        return None
+    explanation = compute(decided)
+    log_explanation(explanation, run_id)
     return explanation

@@ -176,8 +176,37 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     k-means centroids of the training rows, at most ``evaluations`` model
     evaluations in all (:func:`agnostic_plan`). The rows and the background are
     drawn from separate streams, so changing one size leaves the other sample as it
-    was.
+    was. The same as ``compute(plan(pipeline, split, settings))``.
     """
+    return compute(plan(pipeline, split, settings))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An explanation decided but not computed: the classifier, the explainer, the
+    encoded rows to explain and background rows. Picklable, and smaller than the
+    pipeline and split it comes from; :func:`compute` computes it, in this process or
+    in a worker. ``background_size``: the k-means centroids to summarise
+    ``background`` into (model-agnostic explainers), else None.
+    """
+
+    classifier: Any
+    kind: str
+    X: np.ndarray
+    background: np.ndarray
+    background_size: int | None
+    feature_names: list[str]
+    columns: dict[str, list[str]]
+    seed: int
+    positive: Any
+    coalitions: int | None
+    details: dict[str, Any]
+
+
+def plan(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Plan:
+    """Choose the explainer, check it fits the model and its budget (a
+    :class:`ConfigError` otherwise), sample and encode the rows and the background:
+    the cheap part of :func:`explain`, which needs no SHAP."""
     preprocess = pipeline.named_steps["preprocess"]
     classifier = pipeline.named_steps["classifier"]
     names = [str(n) for n in preprocess.get_feature_names_out()]
@@ -185,8 +214,9 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     kind = settings["explainer"]
     if kind == "auto":
         kind = choose_explainer(classifier, len(names), budget)
+    if kind == "linear":
+        _check_linear(classifier)
     max_rows, coalitions = settings["max_rows"], None
-    details: dict[str, Any] = {}
     if kind in MODEL_AGNOSTIC:
         wanted = min(max_rows, budget["rows"])
         max_rows, coalitions = agnostic_plan(kind, len(names), wanted, budget)
@@ -196,53 +226,82 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
     )
     source = split.X_train if settings["rows_from"] == "train" else split.X_test
     rows = source.sample(n=min(max_rows, len(source)), random_state=rows_rng)
-    X = encode(preprocess, rows)
-    started = time.perf_counter()
+    details: dict[str, Any] = {
+        "explained_class": _plain(split.positive),
+        "rows_from": settings["rows_from"],
+        "rows": [_plain(i) for i in rows.index],  # index labels of the split
+    }
     if kind in MODEL_AGNOSTIC:
-        X_background = summarised(
-            preprocess, split.X_train, budget["background"], background_rng
-        )
-        background_size = len(X_background.data)
-        details["budget"] = {
-            "rows": len(X),
-            "background": background_size,
-            "background_summary": "kmeans",
-            "coalitions_per_row": coalitions,
-            "evaluations": len(X) * background_size * coalitions,
-            "max_evaluations": budget["evaluations"],
-        }
+        background = _summary_rows(split.X_train, background_rng)
+        details["budget"] = {"max_evaluations": budget["evaluations"]}
     else:
         background = split.X_train.sample(
             n=min(settings["background_size"], len(split.X_train)),
             random_state=background_rng,
         )
-        X_background = encode(preprocess, background)
-        background_size = len(X_background)
+    return Plan(
+        classifier=classifier,
+        kind=kind,
+        X=encode(preprocess, rows),
+        background=encode(preprocess, background),
+        background_size=budget["background"] if kind in MODEL_AGNOSTIC else None,
+        feature_names=names,
+        columns=column_groups(preprocess),
+        seed=settings["seed"],
+        positive=split.positive,
+        coalitions=coalitions,
+        details=details,
+    )
+
+
+def compute(plan: Plan) -> Explanation:
+    """The SHAP values :func:`plan` decided on (imports SHAP where it needs it)."""
+    started = time.perf_counter()
+    background: Any = plan.background
+    details = dict(plan.details)
+    if plan.background_size is not None:  # summarised, as the budget counts it
+        background = _kmeans(plan.background, plan.background_size)
+        rows, size = len(plan.X), len(background.data)
+        details["budget"] = {
+            "rows": rows,
+            "background": size,
+            "background_summary": "kmeans",
+            "coalitions_per_row": plan.coalitions,
+            "evaluations": rows * size * plan.coalitions,
+            **details["budget"],
+        }
     values, base_values, output_space = shap_values(
-        classifier, kind, X, X_background, settings["seed"], split.positive, coalitions
+        plan.classifier,
+        plan.kind,
+        plan.X,
+        background,
+        plan.seed,
+        plan.positive,
+        plan.coalitions,
     )
     seconds = time.perf_counter() - started
     log.info(
         "SHAP (%s, %s) on %d rows x %d features in %.2f s",
-        kind,
+        plan.kind,
         output_space,
-        *X.shape,
+        *plan.X.shape,
         seconds,
     )
+    background_size = len(getattr(background, "data", background))
+    rows = details.pop("rows")
     return Explanation(
         values=values,
-        base_values=np.broadcast_to(base_values, len(X)).astype(float),
-        feature_names=names,
-        data=X,
-        columns=column_groups(preprocess),
-        explainer=kind,
+        base_values=np.broadcast_to(base_values, len(plan.X)).astype(float),
+        feature_names=plan.feature_names,
+        data=plan.X,
+        columns=plan.columns,
+        explainer=plan.kind,
         output_space=output_space,
         details={
-            "explained_class": _plain(split.positive),
-            "rows_from": settings["rows_from"],
+            **{k: details.pop(k) for k in ("explained_class", "rows_from")},
             "background_size": background_size,
             "seconds": seconds,
-            "rows": [_plain(i) for i in rows.index],  # index labels of the split
+            "rows": rows,
             **details,
         },
     )
@@ -257,11 +316,19 @@ def summarised(preprocess: Any, rows: pd.DataFrame, size: int, seed: Any) -> Any
     a NumPy generator) is summarised: k-means on 5,600 rows took seconds, as long as
     the explanation itself.
     """
+    return _kmeans(encode(preprocess, _summary_rows(rows, seed)), size)
+
+
+def _summary_rows(rows: pd.DataFrame, seed: Any) -> pd.DataFrame:
+    """At most ``SUMMARY_ROWS`` of ``rows``, a sample drawn with ``seed``."""
+    if len(rows) > SUMMARY_ROWS:
+        return rows.sample(n=SUMMARY_ROWS, random_state=seed)
+    return rows
+
+
+def _kmeans(X: np.ndarray, size: int) -> Any:
     import shap
 
-    if len(rows) > SUMMARY_ROWS:
-        rows = rows.sample(n=SUMMARY_ROWS, random_state=seed)
-    X = encode(preprocess, rows)
     return shap.kmeans(X, min(size, len(X)))
 
 
@@ -320,11 +387,7 @@ def _linear(
     """Exact linear SHAP of the decision function, features independent."""
     import shap
 
-    if not _is_linear(classifier):
-        raise ConfigError(
-            f"explain.explainer: 'linear' cannot explain {type(classifier).__name__} "
-            "(it has no single coef_ row); use auto, permutation or kernel"
-        )
+    _check_linear(classifier)
     model = (classifier.coef_[0], float(np.ravel(classifier.intercept_)[0]))
     result = shap.LinearExplainer(
         model, shap.maskers.Independent(background, max_samples=len(background))
@@ -333,6 +396,14 @@ def _linear(
     return _toward_positive(
         classifier, positive, result.values, result.base_values, space
     )
+
+
+def _check_linear(classifier: Any) -> None:
+    if not _is_linear(classifier):
+        raise ConfigError(
+            f"explain.explainer: 'linear' cannot explain {type(classifier).__name__} "
+            "(it has no single coef_ row); use auto, permutation or kernel"
+        )
 
 
 def _agnostic_space(classifier: Any) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from churn_experiments.explain.explainers import Explanation
+from churn_experiments.explain.explainers import Explanation, Plan, compute
 from churn_experiments.tracking import quiet_downloads
 
 if TYPE_CHECKING:
@@ -40,56 +40,89 @@ def log_explanation(
     :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
     feature and per column (drawn by :mod:`churn_experiments.figures`'s worker and
     logged with the other files in one call, when the figures are collected).
-    Metrics
-    ``shap_<column>`` hold the mean |SHAP| per original column; tags
-    ``shap_explainer`` and ``shap_output_space`` say how it was computed, and
-    ``shap_budget`` the budget of a model-agnostic explainer (``explain.agnostic``).
+    Metrics ``shap_<column>`` hold the mean |SHAP| per original column, and
+    ``shap_seconds`` the time SHAP took; tags ``shap_explainer`` and
+    ``shap_output_space`` say how it was computed, and ``shap_budget`` the budget of
+    a model-agnostic explainer (``explain.agnostic``).
     """
     import mlflow
-    from mlflow.entities import Metric, RunTag
 
     from churn_experiments import figures
     from churn_experiments.explain.plots import explanation_figures
 
     client = client or mlflow.MlflowClient()
-    per_column = explanation.by_column()
-    by_column = per_column.mean_abs()
-    for shown, suffix in ((explanation, ""), (per_column, "_by_column")):  # drawn now
+    for shown, suffix in ((explanation, ""), (explanation.by_column(), "_by_column")):
         figures.submit(run_id, ARTIFACT_DIR, explanation_figures, shown, suffix)
+    files = explanation_files(explanation)
+    figures.add_files(run_id, ARTIFACT_DIR, files)  # logged with the figures
+    record_explanation(client, run_id, files)
+    figures.collect_unless_deferred()
+
+
+def submit_explanation(plan: Plan, run_id: str) -> None:
+    """Compute ``plan`` and draw it in the figure worker, while this process goes
+    on; its files, metrics and tags (as :func:`log_explanation` logs them) reach
+    ``run_id`` when the figures are collected. A failure there is a warning and a
+    ``figures_error`` tag on the run."""
+    from churn_experiments import figures
+
+    figures.submit(
+        run_id, ARTIFACT_DIR, computed_files, plan, record=record_explanation
+    )
+
+
+def computed_files(plan: Plan) -> dict[str, Any]:
+    """In the figure worker: the explanation of ``plan``, as files and figures."""
+    from churn_experiments.explain.plots import explanation_figures
+
+    explanation = compute(plan)
+    return {
+        **explanation_figures(explanation),
+        **explanation_figures(explanation.by_column(), "_by_column"),
+        **explanation_files(explanation),
+    }
+
+
+def explanation_files(explanation: Explanation) -> dict[str, bytes]:
+    """The arrays and JSON files of ``explanation`` (all but its figures)."""
     summary = {
         "explainer": explanation.explainer,
         "output_space": explanation.output_space,
-        "mean_abs_shap_by_column": by_column.to_dict(),
+        "mean_abs_shap_by_column": explanation.by_column().mean_abs().to_dict(),
         "mean_abs_shap": explanation.mean_abs().to_dict(),
         **explanation.details,
     }
-    figures.add_files(  # logged with the figures, in one call
-        run_id,
-        ARTIFACT_DIR,
-        {
-            "base_values.npy": _npy(explanation.base_values),
-            "shap_values.npy": _npy(explanation.values),
-            "data.npy": _npy(explanation.data),
-            "feature_names.json": _json(explanation.feature_names),
-            "columns.json": _json(explanation.columns),
-            "summary.json": _json(summary),
-        },
-    )
+    return {
+        "base_values.npy": _npy(explanation.base_values),
+        "shap_values.npy": _npy(explanation.values),
+        "data.npy": _npy(explanation.data),
+        "feature_names.json": _json(explanation.feature_names),
+        "columns.json": _json(explanation.columns),
+        "summary.json": _json(summary),
+    }
+
+
+def record_explanation(
+    client: MlflowClient, run_id: str, files: dict[str, bytes]
+) -> None:
+    """The metrics and tags of an explanation, read from its ``summary.json``."""
+    from mlflow.entities import Metric, RunTag
+
+    summary = json.loads(files["summary.json"])
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
         metrics=[
             Metric(metric_name(str(column)), float(value), now, 0)
-            for column, value in by_column.items()
+            for column, value in summary["mean_abs_shap_by_column"].items()
         ]
-        + [Metric("shap_seconds", explanation.details["seconds"], now, 0)],
+        + [Metric("shap_seconds", summary["seconds"], now, 0)],
         tags=[
-            RunTag("shap_explainer", explanation.explainer),
-            RunTag("shap_output_space", explanation.output_space),
-            *budget_tag(explanation.details.get("budget")),
+            RunTag("shap_explainer", summary["explainer"]),
+            RunTag("shap_output_space", summary["output_space"]),
+            *budget_tag(summary.get("budget")),
         ],
     )
-    figures.collect_unless_deferred()
 
 
 def budget_tag(budget: dict[str, Any] | None) -> list[RunTag]:

@@ -9,8 +9,9 @@ from explain_helpers import COLUMNS, fit
 from omegaconf import OmegaConf
 from support import compose_config
 
+from churn_experiments import figures
 from churn_experiments.errors import ConfigError, TrackingStoreError
-from churn_experiments.explain import explain_and_log, load
+from churn_experiments.explain import explain, explain_and_log, load
 from churn_experiments.explain.__main__ import reexplain
 from churn_experiments.explain.explainers import agnostic_plan
 from churn_experiments.train import train
@@ -66,6 +67,48 @@ def test_load_reads_back_what_explain_and_log_wrote(mlflow_store):
     metrics = mlflow.get_run(run.info.run_id).data.metrics
     for column, value in loaded.by_column().mean_abs().items():
         assert metrics[f"shap_{column}"] == pytest.approx(value)
+
+
+@pytest.fixture
+def in_a_sweep():
+    """As in a sweep run in this process: figures and SHAP left to the sweep's end."""
+    figures.set_deferred(True)
+    yield
+    figures.set_deferred(False)
+    figures.release()
+
+
+def test_in_a_sweep_shap_runs_in_the_worker_and_records_the_same(
+    mlflow_store, in_a_sweep
+):
+    pipeline, split, settings = fit("model=svc")
+    settings = {**settings, "max_rows": 25}
+    with mlflow.start_run() as run:
+        assert explain_and_log(pipeline, split, settings) is None
+    assert "shap_explainer" not in mlflow.get_run(run.info.run_id).data.tags
+    figures.collect()  # as the sweep does when its jobs are done
+
+    expected = explain(pipeline, split, settings)  # in this process
+    loaded = load(run.info.run_id)
+    for field in ("values", "base_values", "data"):
+        np.testing.assert_array_equal(getattr(loaded, field), getattr(expected, field))
+    assert loaded.details["budget"] == expected.details["budget"]
+    client = mlflow.MlflowClient()
+    listed = {a.path for a in client.list_artifacts(run.info.run_id, "explanations")}
+    assert listed == {f"explanations/{name}" for name in FILES}
+    recorded = client.get_run(run.info.run_id).data
+    assert recorded.tags["shap_explainer"] == "kernel"
+    assert recorded.tags["shap_budget"].startswith(
+        f"rows={expected.details['budget']['rows']} background=10 (kmeans)"
+    )
+    for column, value in expected.by_column().mean_abs().items():
+        assert recorded.metrics[f"shap_{column}"] == pytest.approx(value)
+
+
+def test_in_a_sweep_a_wrong_explainer_still_fails_the_run(mlflow_store, in_a_sweep):
+    pipeline, split, settings = fit("model=rf")
+    with mlflow.start_run(), pytest.raises(ConfigError, match="'linear' cannot"):
+        explain_and_log(pipeline, split, {**settings, "explainer": "linear"})
 
 
 def test_an_existing_run_is_explained_again(mlflow_store):
