@@ -40,9 +40,10 @@ _deferred = False
 def submit(
     run_id: str, artifact_dir: str, draw: Callable[..., dict[str, Any]], *args: Any
 ) -> None:
-    """Draw ``draw(*args)`` (a dict of file name -> figure) for ``run_id``'s
-    ``artifact_dir`` (``""``: the top folder) in the current tracking store; logged by
-    :func:`collect`. ``draw`` must be a module-level function and ``args`` picklable.
+    """Draw ``draw(*args)`` (a dict of file name -> figure or PNG bytes) for
+    ``run_id``'s ``artifact_dir`` (``""``: the top folder) in the current tracking
+    store; logged by :func:`collect`. ``draw`` must be a module-level function and
+    ``args`` picklable.
     """
     import mlflow
 
@@ -182,7 +183,8 @@ def _warm_up() -> None:
 
 
 def _render(draw: Callable[..., dict[str, Any]], args: tuple) -> dict[str, bytes]:
-    """In the worker: draw, save each figure as PNG bytes, close it."""
+    """In the worker: draw, save each figure as PNG bytes (unless it is already),
+    close it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,6 +192,9 @@ def _render(draw: Callable[..., dict[str, Any]], args: tuple) -> dict[str, bytes
 
     images = {}
     for name, figure in draw(*args).items():
+        if isinstance(figure, bytes):  # drawn as PNG already (explain.plots)
+            images[name] = figure
+            continue
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         plt.close(figure)
