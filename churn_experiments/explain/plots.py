@@ -37,13 +37,18 @@ BLACK, GREY = (0, 0, 0), (153, 153, 153)
 MARKER_AREA = 10  # beeswarm point area in points squared (matplotlib's s=10)
 
 
-def explanation_figures(explanation: Explanation, suffix: str = "") -> dict[str, bytes]:
-    """``summary_bar{suffix}.png`` and ``beeswarm{suffix}.png`` of ``explanation``,
-    as PNG bytes.
+def explanation_figures(explanation: Explanation) -> dict[str, bytes]:
+    """The four PNGs a run logs: ``summary_bar.png`` and ``beeswarm.png`` of the
+    encoded features, ``summary_bar_by_column.png`` and ``beeswarm_by_column.png`` of
+    :meth:`Explanation.by_column` (one call: the worker gets the explanation once)."""
+    return {
+        **_figures(explanation, ""),
+        **_figures(explanation.by_column(), "_by_column"),
+    }
 
-    The run logs them for the encoded features and, with ``suffix="_by_column"``,
-    for :meth:`Explanation.by_column`.
-    """
+
+def _figures(explanation: Explanation, suffix: str) -> dict[str, bytes]:
+    """``summary_bar{suffix}.png`` and ``beeswarm{suffix}.png`` of ``explanation``."""
     output = OUTPUT_LABELS.get(
         explanation.output_space, "raw output for class {}"
     ).format(explanation.details.get("explained_class", "?"))

@@ -38,8 +38,9 @@ def log_explanation(
     (original column -> encoded features), ``summary.json`` (explainer, output space,
     mean |SHAP| per feature and per column) and the PNGs of
     :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
-    feature and per column (drawn by :mod:`churn_experiments.figures`'s worker and
-    logged with the other files in one call, when the figures are collected).
+    feature and per column (drawn in one call by :mod:`churn_experiments.figures`'s
+    worker and logged with the other files in one call, when the figures are
+    collected).
     Metrics
     ``shap_<column>`` hold the mean |SHAP| per original column; tags
     ``shap_explainer`` and ``shap_output_space`` say how it was computed, and
@@ -52,10 +53,8 @@ def log_explanation(
     from churn_experiments.explain.plots import explanation_figures
 
     client = client or mlflow.MlflowClient()
-    per_column = explanation.by_column()
-    by_column = per_column.mean_abs()
-    for shown, suffix in ((explanation, ""), (per_column, "_by_column")):  # drawn now
-        figures.submit(run_id, ARTIFACT_DIR, explanation_figures, shown, suffix)
+    figures.submit(run_id, ARTIFACT_DIR, explanation_figures, explanation)  # drawn now
+    by_column = explanation.by_column().mean_abs()
     summary = {
         "explainer": explanation.explainer,
         "output_space": explanation.output_space,
