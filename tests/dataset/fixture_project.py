@@ -1,13 +1,13 @@
 """A user's project in a temporary folder: the fixture CSVs and dataset YAML, and the
-command run on them in a subprocess, as a user would (``--config-dir``)."""
+command run on them from that folder, as a user would (``--config-dir``)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from support import run_in_process
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -27,15 +27,16 @@ def edit_yaml(path: Path, old: str, new: str) -> None:
 
 
 def run_command(
-    folder: Path, *args: str, module: str = "churn_experiments", timeout: int = 300
+    folder: Path, *args: str, module: str = "churn_experiments"
 ) -> subprocess.CompletedProcess:
-    """``python -m <module> ARGS`` from ``folder``, with its own SQLite store there."""
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    """``python -m <module> ARGS`` from ``folder``, with its own SQLite store there:
+    the command's function run in this process (the tests are about what it does;
+    tests/test_configs.py runs the process itself)."""
+    from churn_experiments import __main__ as churn
+    from churn_experiments.dataset import __main__ as dataset
+
+    command = {"churn_experiments": churn.run, "churn_experiments.dataset": dataset.cli}
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    return run_in_process(
+        command[module], *args, cwd=folder, env={"MLFLOW_TRACKING_URI": uri}
     )

@@ -22,7 +22,6 @@ def init(folder, *settings: str):
         "out=drafts",
         *settings,
         module="churn_experiments.dataset",
-        timeout=120,
     )
 
 
