@@ -182,9 +182,11 @@ def run_in_process(
     (3-5 s of imports). The working folder, environment, signal handlers, logging and
     Hydra's global state are put back afterwards.
     """
+    import mlflow
     from hydra.core.global_hydra import GlobalHydra
 
     out, err = io.StringIO(), io.StringIO()
+    saved_uri = mlflow.get_tracking_uri()
     root = logging.getLogger()
     saved_logging = root.handlers[:], root.level, _logger_levels()
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -199,6 +201,8 @@ def run_in_process(
     try:
         if cwd is not None:
             os.chdir(cwd)
+        # a new process knows only the environment's store (None: unset)
+        mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI"))
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 command()
@@ -210,6 +214,7 @@ def run_in_process(
                     code = 1
     finally:
         GlobalHydra.instance().clear()
+        mlflow.set_tracking_uri(saved_uri)
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
