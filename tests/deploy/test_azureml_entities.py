@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 from omegaconf import OmegaConf
-from support import MODEL
+from support import MODEL, run_in_process
 
 from churn_experiments.deploy import azureml, load_target
 from churn_experiments.errors import ConfigError
@@ -260,23 +259,16 @@ def test_a_v1_key_is_refused_in_words(cfg: dict[str, Any]) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The Azure command as a user runs it, without workspace variables."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in azureml.WORKSPACE_ENV.values()
-    }
+    """The Azure command as a user runs it, without workspace variables (its
+    function, in this process)."""
+    from churn_experiments.deploy import __main__ as deploy
+
+    unset = dict.fromkeys(azureml.WORKSPACE_ENV.values())
     if not any(arg.startswith("target=") for arg in args):
         args = ("target=azureml", *args)
-    return subprocess.run(
-        [sys.executable, "-m", "churn_experiments.deploy", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_in_process(deploy.cli, *args, cwd=cwd, env=unset)
 
 
-@pytest.mark.slow
 def test_the_cli_from_another_folder_reports_every_error_of_the_file_it_read(
     tmp_path: Path,
 ) -> None:
@@ -305,7 +297,6 @@ def test_the_cli_from_another_folder_reports_every_error_of_the_file_it_read(
     ]
 
 
-@pytest.mark.slow
 def test_the_cli_reads_config_dir_with_overrides_and_names_that_file(
     tmp_path: Path,
 ) -> None:
