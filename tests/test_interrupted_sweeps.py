@@ -15,7 +15,7 @@ from support import (
     CHEAP,
     compose_config,
     promote,
-    run_module,
+    run_in_process,
     run_sweep_in_process,
     start_sweep,
 )
@@ -141,11 +141,13 @@ def test_runs_of_a_killed_sweep_are_closed_by_the_next_sweep_and_skipped_by_prom
     assert f"sweep {latest.parent_run_id}" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_a_misspelled_model_stops_the_sweep_before_anything_is_recorded(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    done = run_module("churn_experiments", "-m", "model=lr,xyz", cwd=tmp_path, env=env)
+    from churn_experiments import __main__ as churn
+
+    uri = {"MLFLOW_TRACKING_URI": env["MLFLOW_TRACKING_URI"]}
+    done = run_in_process(churn.run, "-m", "model=lr,xyz", cwd=tmp_path, env=uri)
     assert done.returncode == 1
     assert (done.stdout + done.stderr).splitlines() == [
         "error: while starting the sweep: the sweep's job 'model=xyz': In 'config': "

@@ -11,10 +11,11 @@ import time
 import mlflow
 import pytest
 from policy_helpers import MODEL
-from support import promote, run_module
+from support import promote, run_in_process
 
 from churn_experiments.policy import registry
 from churn_experiments.policy.spec import PolicyError
+from churn_experiments.promote import cli as promote_cli
 
 LOCK = MODEL + registry.LOCK_SUFFIX
 HOST = socket.gethostname()
@@ -68,7 +69,7 @@ def test_a_promotion_killed_holding_the_lock_is_closed_by_the_next_one(
     assert (entry.info.status, entry.data.tags["outcome"]) == ("RUNNING", "pending")
     winner = entry.data.tags["winner_run_id"]
 
-    again = run_module("churn_experiments.promote", "policy=best_f1", env=env)
+    again = run_in_process(promote_cli, "policy=best_f1", env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     owner = f"pid {lock.tags['pid']} on {HOST}"
     abandoned, broken = again.stderr.splitlines()[:2]

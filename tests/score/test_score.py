@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
-from support import CONF_DIR, DATA_FILE, MODEL, RAW_ROWS
+from support import CONF_DIR, DATA_FILE, MODEL, RAW_ROWS, run_in_process
 
 from churn_experiments.data import Split, read_csv
 from churn_experiments.errors import ConfigError
 from churn_experiments.explain import explain
 from churn_experiments.score import ScoreError, ScoreSettings, score
+from churn_experiments.score.__main__ import cli as score_cli
 from churn_experiments.score.__main__ import settings_from_config
 
 MODEL_NAME = MODEL
@@ -262,10 +261,9 @@ def test_command_line_exit_code_tells_of_rejected_rows(
     broken = customers.copy()
     broken.loc[0, "BookedHotelOrNot"] = "Perhaps"
     broken.to_csv(tmp_path / "customers.csv", index=False)
-    done = subprocess.run(
-        [sys.executable, "-m", "churn_experiments.score", "input=customers.csv",
-         "output=scores.csv", "id_columns=[CustomerId]"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    done = run_in_process(
+        score_cli, "input=customers.csv", "output=scores.csv",
+        "id_columns=[CustomerId]", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 3, done.stderr
     lines = done.stdout.splitlines()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
 from hydra import compose, initialize_config_dir
-from support import CONF_DIR
+from support import CONF_DIR, run_in_process
 
 from churn_experiments.cross_validation import cv_scores
 from churn_experiments.data import load_dataset, split_dataset
@@ -103,22 +101,16 @@ def test_a_tracking_server_resolves_without_a_study_file(
         _preflight("search=rf")
 
 
-@pytest.mark.slow  # a subprocess: the whole app's start-up
 def test_bad_space_stops_before_the_store_is_touched(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "churn_experiments",
-            "-m",
-            "search=rf",
-            "model.max_depth=int(interval(5, 1))",  # a sweep of the command line
-        ],
+    from churn_experiments import __main__ as churn
+
+    result = run_in_process(
+        churn.run,
+        "-m",
+        "search=rf",
+        "model.max_depth=int(interval(5, 1))",  # a sweep of the command line
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+        env={k: None for k in os.environ if k.startswith("MLFLOW_")},
     )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]

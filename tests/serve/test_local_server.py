@@ -25,8 +25,9 @@ import pandas as pd
 import pytest
 import requests
 from omegaconf import OmegaConf
-from support import MODEL
+from support import MODEL, run_in_process
 
+from churn_experiments import serve
 from churn_experiments.data import load_dataset, split_dataset
 from churn_experiments.deploy import load_target, payloads
 from churn_experiments.deploy.local import (
@@ -351,20 +352,17 @@ def test_a_server_that_cannot_start_shows_its_log_and_leaves_nothing_running(
         assert sock.connect_ex(("127.0.0.1", cfg["port"])) != 0
 
 
-@pytest.mark.slow
 def test_serve_on_an_empty_store_says_how_to_create_a_champion(
     tmp_path: Path, store_template: Path
 ):
     shutil.copy(store_template, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     port = free_port()
-    result = subprocess.run(
-        [sys.executable, "-m", "churn_experiments.serve", f"target.port={port}"],
+    result = run_in_process(
+        serve.cli,
+        f"target.port={port}",
         cwd=tmp_path,  # not the checkout: the config is found all the same
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
-        capture_output=True,
-        text=True,
-        timeout=120,
+        env={"MLFLOW_TRACKING_URI": uri},
     )
     assert result.returncode == 1
     assert result.stdout == ""
