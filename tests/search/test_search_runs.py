@@ -32,6 +32,8 @@ def _search(cwd: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
             "search=rf",
             "hydra.sweep.dir=multirun/${now:%H-%M-%S-%f}",
             "evaluation.cv.folds=3",
+            # forests of 10-40 trees, not 50-400: the trials, not the trees, are tested
+            "model.n_estimators=int(interval(10, 40))",
             *overrides,
         ],
         cwd=cwd,
