@@ -184,23 +184,26 @@ def explain(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Explana
 @dataclass(frozen=True)
 class Plan:
     """An explanation decided but not computed: the classifier, the explainer, the
-    encoded rows to explain and background rows. Picklable, and smaller than the
-    pipeline and split it comes from; :func:`compute` computes it, in this process or
-    in a worker. ``background_size``: the k-means centroids to summarise
-    ``background`` into (model-agnostic explainers), else None.
+    encoded rows to explain (``rows``: their index labels in the split) and background
+    rows. Picklable, and smaller than the pipeline and split it comes from;
+    :func:`compute` computes it, in this process or in a worker. Model-agnostic
+    explainers summarise ``background`` into ``background_size`` k-means centroids
+    and spend at most ``max_evaluations`` (None for the others).
     """
 
     classifier: Any
     kind: str
     X: np.ndarray
+    rows: list[Any]
+    rows_from: str
     background: np.ndarray
     background_size: int | None
+    max_evaluations: int | None
     feature_names: list[str]
     columns: dict[str, list[str]]
     seed: int
     positive: Any
     coalitions: int | None
-    details: dict[str, Any]
 
 
 def plan(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Plan:
@@ -226,14 +229,9 @@ def plan(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Plan:
     )
     source = split.X_train if settings["rows_from"] == "train" else split.X_test
     rows = source.sample(n=min(max_rows, len(source)), random_state=rows_rng)
-    details: dict[str, Any] = {
-        "explained_class": _plain(split.positive),
-        "rows_from": settings["rows_from"],
-        "rows": [_plain(i) for i in rows.index],  # index labels of the split
-    }
-    if kind in MODEL_AGNOSTIC:
+    agnostic = kind in MODEL_AGNOSTIC
+    if agnostic:
         background = _summary_rows(split.X_train, background_rng)
-        details["budget"] = {"max_evaluations": budget["evaluations"]}
     else:
         background = split.X_train.sample(
             n=min(settings["background_size"], len(split.X_train)),
@@ -243,14 +241,16 @@ def plan(pipeline: Any, split: Split, settings: Mapping[str, Any]) -> Plan:
         classifier=classifier,
         kind=kind,
         X=encode(preprocess, rows),
+        rows=[_plain(i) for i in rows.index],
+        rows_from=settings["rows_from"],
         background=encode(preprocess, background),
-        background_size=budget["background"] if kind in MODEL_AGNOSTIC else None,
+        background_size=budget["background"] if agnostic else None,
+        max_evaluations=budget["evaluations"] if agnostic else None,
         feature_names=names,
         columns=column_groups(preprocess),
         seed=settings["seed"],
         positive=split.positive,
         coalitions=coalitions,
-        details=details,
     )
 
 
@@ -258,17 +258,17 @@ def compute(plan: Plan) -> Explanation:
     """The SHAP values :func:`plan` decided on (imports SHAP where it needs it)."""
     started = time.perf_counter()
     background: Any = plan.background
-    details = dict(plan.details)
+    budget: dict[str, Any] = {}
     if plan.background_size is not None:  # summarised, as the budget counts it
         background = _kmeans(plan.background, plan.background_size)
         rows, size = len(plan.X), len(background.data)
-        details["budget"] = {
+        budget["budget"] = {
             "rows": rows,
             "background": size,
             "background_summary": "kmeans",
             "coalitions_per_row": plan.coalitions,
             "evaluations": rows * size * plan.coalitions,
-            **details["budget"],
+            "max_evaluations": plan.max_evaluations,
         }
     values, base_values, output_space = shap_values(
         plan.classifier,
@@ -287,8 +287,6 @@ def compute(plan: Plan) -> Explanation:
         *plan.X.shape,
         seconds,
     )
-    background_size = len(getattr(background, "data", background))
-    rows = details.pop("rows")
     return Explanation(
         values=values,
         base_values=np.broadcast_to(base_values, len(plan.X)).astype(float),
@@ -298,11 +296,12 @@ def compute(plan: Plan) -> Explanation:
         explainer=plan.kind,
         output_space=output_space,
         details={
-            **{k: details.pop(k) for k in ("explained_class", "rows_from")},
-            "background_size": background_size,
+            "explained_class": _plain(plan.positive),
+            "rows_from": plan.rows_from,
+            "background_size": len(getattr(background, "data", background)),
             "seconds": seconds,
-            "rows": rows,
-            **details,
+            "rows": plan.rows,  # index labels of the split
+            **budget,
         },
     )
 
