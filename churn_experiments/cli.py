@@ -111,15 +111,22 @@ def exit_after(command: Callable[[], Any]) -> NoReturn:
         code = stop.code
     threading._shutdown()  # what the interpreter's exit runs before atexit handlers
     atexit._run_exitfuncs()
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = EXIT_ERROR
+    status = exit_status(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: none to tell
             stream.flush()
-    os._exit(code)
+    os._exit(status)
+
+
+def exit_status(code: Any) -> int:
+    """The process's exit status for ``SystemExit(code)``, as Python reports it: None
+    is 0, a number itself, anything else is printed on stderr and is 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return EXIT_ERROR
 
 
 def exits_on_error(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:

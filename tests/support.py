@@ -185,6 +185,8 @@ def run_in_process(
     import mlflow
     from hydra.core.global_hydra import GlobalHydra
 
+    from churn_experiments.cli import exit_status
+
     out, err = io.StringIO(), io.StringIO()
     saved_uri = mlflow.get_tracking_uri()
     root = logging.getLogger()
@@ -206,12 +208,9 @@ def run_in_process(
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 command()
-                code: object = 0
+                code = 0
             except SystemExit as stop:
-                code = 0 if stop.code is None else stop.code
-                if not isinstance(code, int):
-                    print(code, file=sys.stderr)
-                    code = 1
+                code = exit_status(stop.code)
     finally:
         GlobalHydra.instance().clear()
         mlflow.set_tracking_uri(saved_uri)
