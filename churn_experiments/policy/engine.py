@@ -163,23 +163,22 @@ def decide(
     ).hexdigest()[:16]
     existing = registry.find_version(client, name, winner.run_id)
     decision.existing_version = str(existing.version) if existing else None
-    if policy.actions.alias:
-        previous = registry.alias_holder(client, name, policy.actions.alias)
-        decision.previous_version = previous.version if previous else None
+    previous = (
+        registry.alias_holder(client, name, policy.actions.alias)
+        if policy.actions.alias
+        else None
+    )
+    decision.previous_version = previous.version if previous else None
     failed = [g for g in decision.guards if not g.passed]
     if failed:
         decision.reason = f"{winner.model} (run {winner.run_id}) fails " + "; ".join(
             f"guard '{g.guard}': {g.detail}" for g in failed
         )
         return decision
-    if (
-        policy.actions.alias
-        and existing is not None
-        and decision.previous_version == str(existing.version)
-    ):
+    if previous is not None and previous.run_id == winner.run_id:
         decision.verdict = "unchanged"
         decision.reason = (
-            f"version {existing.version} ({winner.model}, run {winner.run_id}) "
+            f"version {previous.version} ({winner.model}, run {winner.run_id}) "
             f"already holds @{policy.actions.alias}"
         )
         return decision
@@ -291,6 +290,8 @@ def apply(
                 )
         if actions.alias:
             now = registry.alias_holder(client, name, actions.alias)
+            if now is not None and now.run_id == decision.winner.run_id:
+                return _already_applied(decision, client, location, now.version)
             decision.previous_version = now.version if now else None
         entry = ledger.open_entry(client, decision, location)
         try:
@@ -307,6 +308,22 @@ def apply(
             ) from err
     decision.outcome = APPLIED
     ledger.close_entry(client, decision)
+    return decision
+
+
+def _already_applied(
+    decision: Decision, client: MlflowClient, location: str | None, version: str
+) -> Decision:
+    """Record ``decision`` as unchanged: a concurrent promotion of the same run
+    set the alias between deciding and taking the lock."""
+    winner = decision.winner
+    decision.verdict, decision.outcome, decision.actions = "unchanged", UNCHANGED, []
+    decision.previous_version = version
+    decision.reason = (
+        f"version {version} ({winner.model}, run {winner.run_id}) already holds "
+        f"@{decision.alias}: another promotion set it while this one was deciding"
+    )
+    ledger.record(client, decision, location)
     return decision
 
 

@@ -262,6 +262,27 @@ def test_holder_moving_between_decide_and_apply_is_caught(store, client) -> None
     )
 
 
+def test_a_stale_decision_whose_winner_took_the_alias_meanwhile_is_unchanged(
+    store, client
+) -> None:
+    """Two promotions of one run: the second to take the lock changes nothing."""
+    policy = make_policy(candidates=only_run(store.run_ids["rf"]))
+    stale = decide(policy, client, None)  # nothing registered, no champion yet
+    assert (stale.verdict, stale.existing_version) == ("promote", None)
+    version = make_champion(client, store.run_ids["rf"])  # the other promotion
+    location = client.get_experiment(store.experiment_id).artifact_location
+    late = engine.apply(stale, policy, client, location)
+    assert (late.outcome, late.previous_version) == ("unchanged", version)
+    assert "another promotion set it" in late.reason
+    assert [r.data.tags["outcome"] for r in ledger.history(client)] == [
+        "unchanged",
+        "applied",
+    ]
+    assert holder(client, "champion") == version
+    # decided afresh, the alias held by the winner's run is unchanged too
+    assert decide(policy, client, None).verdict == "unchanged"
+
+
 def test_failure_half_way_is_recorded_as_failed_not_applied(
     store, client, monkeypatch
 ) -> None:
