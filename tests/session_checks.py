@@ -1,7 +1,8 @@
 """How the session runs, beside the fixtures: xdist groups and a clean checkout.
 
 - Tests sharing a module-scoped fixture, or a costly session one, run on one xdist
-  worker (``--dist loadgroup``), so each is built once.
+  worker (``--dist loadgroup``), so each is built once; a worker stops at once if
+  xdist no longer groups them (as under pytest 9.2).
 - The session fails if the tests left files in the checkout (``mlruns/``,
   ``outputs/``, ``mlflow.db``...): they belong in ``tmp_path``.
 """
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -102,6 +104,29 @@ def pytest_collection_modifyitems(
             -sizes[groups[item]] if groups[item] else 0,
         )
     )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist sends the test ids to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _check_grouping(session.config, session.items)
+
+
+def _check_grouping(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop a worker whose xdist no longer groups: it marks a grouped test by
+    appending ``@group`` to its id, which a pytest release may stop reading (9.2
+    did). Ungrouped, every worker builds the shared fixtures and servers again."""
+    if not (_is_worker(config) and config.getvalue("loadgroup")):
+        return
+    lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group")]
+    lost = [nodeid for nodeid in lost if "@" not in nodeid.rsplit("::", 1)[-1]]
+    if lost:
+        message = (
+            f"pytest-xdist's --dist loadgroup does not group {lost[0]} (and "
+            f"{len(lost) - 1} more) under pytest {pytest.__version__}: "
+            "use the versions pyproject.toml pins"
+        )
+        print(message, file=sys.__stderr__)  # xdist shows only "no active workers"
+        raise pytest.UsageError(message)
 
 
 def _group(item: pytest.Item) -> str | None:
