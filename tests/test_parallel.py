@@ -52,6 +52,13 @@ def scores(run: mlflow.entities.Run) -> dict[str, float]:
     return {k: v for k, v in run.data.metrics.items() if k in METRIC_NAMES}
 
 
+def artifact_paths(
+    client: mlflow.MlflowClient, run: mlflow.entities.Run, folder: str
+) -> set[str]:
+    """The artifact paths directly under ``folder`` of ``run``."""
+    return {a.path for a in client.list_artifacts(run.info.run_id, folder)}
+
+
 def leaderboard_csv(client: mlflow.MlflowClient, run_id: str) -> pd.DataFrame:
     """The leaderboard a sweep's parent run holds."""
     return pd.read_csv(client.download_artifacts(run_id, "leaderboard.csv"))
@@ -85,6 +92,14 @@ def test_joblib_sweep_matches_the_basic_launcher(
         family = run.data.tags["model_family"]
         expected = basic.get_run(tutorial_sweep.run_ids[family])
         assert scores(run) == scores(expected), family
+        # explained in the joblib worker as in the basic launcher's process
+        assert run.data.tags["shap_explainer"] == expected.data.tags["shap_explainer"]
+        assert artifact_paths(client, run, "explanations") == artifact_paths(
+            basic, expected, "explanations"
+        )
+    assert artifact_paths(client, parent, "profile") == artifact_paths(
+        basic, basic.get_run(tutorial_sweep.parent_run_id), "profile"
+    )
     # the end-of-sweep policy picks what it picks after a basic sweep (tests/policy)
     champion = client.get_model_version_by_alias(MODEL, "champion")
     assert client.get_run(champion.run_id).data.tags["model_family"] == "gb"

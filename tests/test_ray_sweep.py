@@ -8,6 +8,7 @@ import sys
 
 import mlflow
 import pytest
+from support import CHEAP
 
 from churn_experiments.evaluation import METRIC_NAMES
 
@@ -29,6 +30,7 @@ def test_sweep_on_a_two_cpu_ray_cluster_matches_the_basic_launcher(
             "hydra.launcher.num_cpus=2",
             "++hydra.launcher.init_kwargs.include_dashboard=false",
             "model=lr,rf,svc,gb",
+            *CHEAP,  # the launcher is tested; explanations: tests/test_parallel.py
         ],
         cwd=tmp_path,
         env={**os.environ, "MLFLOW_TRACKING_URI": uri},

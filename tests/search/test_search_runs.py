@@ -11,7 +11,7 @@ import mlflow
 import optuna
 import pandas as pd
 import pytest
-from support import MODEL
+from support import CHEAP, MODEL
 
 SWEPT = (
     "n_estimators",
@@ -34,6 +34,7 @@ def _search(cwd: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
             "evaluation.cv.folds=3",
             # forests of 10-40 trees, not 50-400: the trials, not the trees, are tested
             "model.n_estimators=int(interval(10, 40))",
+            *CHEAP,  # trials are tested, not their explanations
             *overrides,
         ],
         cwd=cwd,
@@ -151,7 +152,6 @@ def test_search_records_trials_resumes_and_runs_in_parallel(
         "hydra.launcher.n_jobs=2",
         "hydra.sweeper.n_trials=4",
         "hydra.sweeper.study_name=parallel",
-        "explain.enabled=false",
     )
     third = _parents(client)[2]
     parallel = _sweep(client, experiment_id, third.info.run_id)

@@ -13,7 +13,7 @@ from typing import Any
 import mlflow
 import pytest
 from omegaconf import OmegaConf
-from support import MODEL, MODELS, compose_config
+from support import CHEAP, MODEL, MODELS, compose_config
 from test_parallel import joblib_sweep, sweep_runs
 
 from churn_experiments.data import load_dataset
@@ -25,16 +25,27 @@ log = logging.getLogger(__name__)
 
 RACE_MODEL = "churn_race_model"  # a registry entry of its own for the race
 PROMOTERS_PER_RUN = 5  # 4 runs x 5 = 20 concurrent promotions
+# what a promotion imports, loaded once by the racing processes' fork server
+PRELOADED = [
+    "mlflow.pyfunc",
+    "mlflow.sklearn",
+    "sklearn.ensemble",
+    "churn_experiments.evaluation",
+    "churn_experiments.policy.compare",
+    "churn_experiments.policy.engine",
+]
 
 
 @pytest.fixture(scope="module")
 def server_sweep(tracking_server, tmp_path_factory) -> mlflow.MlflowClient:
-    """The four-model sweep on 2 joblib workers, ``tracking=server policy=best_f1``."""
+    """The four-model sweep on 2 joblib workers, ``tracking=server policy=best_f1``
+    (explanations and the profile under joblib: see ``tests/test_parallel.py``)."""
     done = joblib_sweep(
         tmp_path_factory.mktemp("server_sweep"),
         tracking_server.uri,
         "tracking=server",
         "policy=best_f1",
+        *CHEAP,
     )
     assert "database is locked" not in done.stdout + done.stderr
     return mlflow.MlflowClient(tracking_server.uri)
@@ -114,12 +125,21 @@ def promote_after_barrier(
         results.put((run_id, "error", traceback.format_exc()))
 
 
+def racing_processes() -> multiprocessing.context.BaseContext:
+    """Processes forked from a server that imported MLflow, scikit-learn and the
+    policy engine once: each competitor is a process of its own, as on a team's
+    machines, without 20 cold imports of MLflow (about 4 s of CPU each)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([*PRELOADED, promote_after_barrier.__module__])
+    return context
+
+
 def test_concurrent_promotions_never_leave_champion_on_a_loser(
     tracking_server, server_sweep
 ):
     _, children = sweep_runs(server_sweep)
     f1 = {run.info.run_id: run.data.metrics["test_f1"] for run in children}
-    context = multiprocessing.get_context("spawn")
+    context = racing_processes()
     barrier = context.Barrier(len(f1) * PROMOTERS_PER_RUN)
     results = context.Queue()
     processes = [
