@@ -20,6 +20,7 @@ from support import (
     MODELS,
     Sweep,
     run_sweep_in_process,
+    tracking_to,
 )
 
 pytest_plugins = ["session_checks"]
@@ -151,23 +152,20 @@ def tutorial_sweep_first(request: pytest.FixtureRequest) -> None:
 def _tracking_to(folder: Path) -> Iterator[None]:
     """Work in ``folder`` with its ``mlflow.db`` as the tracking store, then put the
     working directory, ``MLFLOW_TRACKING_URI`` and MLflow's URI back."""
-    import mlflow
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     saved_cwd, saved_env = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
-    saved_uri = mlflow.get_tracking_uri()
     os.chdir(folder)
     os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
     try:
-        yield
+        with tracking_to(uri):
+            yield
     finally:
         os.chdir(saved_cwd)
         if saved_env is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = saved_env
-        mlflow.set_tracking_uri(saved_uri)
 
 
 def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

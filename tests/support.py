@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +126,23 @@ def run_sweep_in_process(models: Sequence[str], overrides: Sequence[str] = ()) -
         context["parent_run_id"],
         run_ids,
     )
+
+
+@contextlib.contextmanager
+def tracking_to(uri: str) -> Iterator[None]:
+    """MLflow's tracking URI set to ``uri`` for a block, then put back.
+
+    For fixtures scoped wider than a test: pytest sets them up before the per-test
+    autouse fixture that points MLflow at the tutorial store.
+    """
+    import mlflow
+
+    saved = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved)
 
 
 def write_broken_model(folder: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
-from support import RAW_ROWS
+from support import RAW_ROWS, tracking_to
 
 from churn_experiments.deploy import payloads
 from churn_experiments.deploy.scoring_app import Scorer
@@ -16,14 +16,18 @@ from churn_experiments.deploy.scoring_app import Scorer
 
 @pytest.fixture(scope="module")
 def ours(tutorial_sweep) -> Scorer:
-    uri = f"runs:/{tutorial_sweep.run_ids['gb']}/model"
-    return Scorer(mlflow.pyfunc.load_model(uri))
+    with tracking_to(tutorial_sweep.tracking_uri):
+        model = mlflow.pyfunc.load_model(f"runs:/{tutorial_sweep.run_ids['gb']}/model")
+    return Scorer(model)
 
 
 @pytest.fixture(scope="module")
 def plain(tutorial_sweep, tmp_path_factory: pytest.TempPathFactory) -> Scorer:
     """The same pipeline saved as a bare scikit-learn model (no data contract)."""
-    pipeline = mlflow.sklearn.load_model(f"runs:/{tutorial_sweep.run_ids['lr']}/model")
+    with tracking_to(tutorial_sweep.tracking_uri):
+        pipeline = mlflow.sklearn.load_model(
+            f"runs:/{tutorial_sweep.run_ids['lr']}/model"
+        )
     path = tmp_path_factory.mktemp("plain") / "model"
     mlflow.sklearn.save_model(
         pipeline,
