@@ -15,7 +15,7 @@ from churn_experiments import store
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("sweeps", [2, 4])
+@pytest.mark.parametrize("sweeps", [3])  # more than the cores: they interleave
 def test_sweeps_started_together_in_a_new_folder_all_record_their_runs(
     tmp_path: Path, sweeps: int
 ) -> None:
