@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,18 +70,37 @@ def _no_hydra_state() -> Iterator[None]:
     HydraConfig.instance().cfg = None
 
 
+@pytest.hookimpl(trylast=True)  # after xdist started its workers
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, the controller builds the store template while the workers start
+    and collect: their first test copies it instead of waiting for the migrations."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no":
+        return
+    from churn_experiments import store
+
+    os.environ[store.CACHE_DIR_ENV] = str(_cache_dir(config._tmp_path_factory))
+    threading.Thread(target=store.template, daemon=True).start()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The empty, migrated SQLite store new stores are copied from, built once per
-    session (by one xdist worker, under the store's own file lock) in a cache folder
-    of its own (subprocesses inherit it): copying it costs ms, migrating ~3 s.
+    session (by the xdist controller, or the first worker, under the store's own
+    file lock) in a cache folder of its own (subprocesses inherit it): copying it
+    costs ms, migrating ~2 s.
     """
     from churn_experiments import store
 
+    os.environ[store.CACHE_DIR_ENV] = str(_cache_dir(tmp_path_factory))
+    return store.template()
+
+
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's cache folder (the store template), shared by xdist workers."""
     cache = session_root(tmp_path_factory) / "cache"
     cache.mkdir(exist_ok=True)
-    os.environ[store.CACHE_DIR_ENV] = str(cache)
-    return store.template()
+    return cache
 
 
 @pytest.fixture
