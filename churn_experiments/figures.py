@@ -9,8 +9,10 @@ they are collected when the sweep ends: one model's figures (and its SHAP values
 :func:`churn_experiments.explain.explain_and_log`) are drawn while the next model
 fits. A figure that fails to draw is logged as a warning and tagged
 ``figures_error`` on its run; nothing already recorded is lost. A sweep starts the
-worker first (:func:`start`), so that it imports matplotlib while the sweep sets up,
-and lets it go when done (:func:`release`).
+worker first (:func:`start`), so that it imports matplotlib while the sweep sets up.
+The worker lives as long as the process that started it: the next sweep of a
+notebook (or a test session) finds it ready instead of paying 2 s of CPU to start
+another; a command's exit ends it (:func:`release` lets it go earlier).
 """
 
 from __future__ import annotations

@@ -143,7 +143,6 @@ class MlflowSweepCallback(Callback):
                 config.leaderboard.sort_by,
             )
         figures.collect()  # this sweep's figures, before its parent run closes
-        figures.release()
         log.info(
             "Leaderboard (by %s), sweep run %s:\n%s",
             config.leaderboard.sort_by,
