@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from omegaconf import OmegaConf
-from support import MODEL
+from support import MODEL, tracking_to
 
 from churn_experiments.deploy import load_target
 from churn_experiments.deploy.__main__ import deploy_docker
@@ -66,8 +66,12 @@ class Context:
 
 @pytest.fixture(scope="module")
 def gb_model(tutorial_sweep) -> Iterator[str]:
-    """The tutorial gb run's model URI, with its store in MLFLOW_TRACKING_URI."""
-    with pytest.MonkeyPatch.context() as patch:
+    """The tutorial gb run's model URI, with its store in MLFLOW_TRACKING_URI (for
+    the commands) and MLflow's tracking URI (for the module's other fixtures)."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        tracking_to(tutorial_sweep.tracking_uri),
+    ):
         patch.setenv("MLFLOW_TRACKING_URI", tutorial_sweep.tracking_uri)
         yield f"runs:/{tutorial_sweep.run_ids['gb']}/model"
 
