@@ -72,10 +72,50 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
         else node
     )
     log.debug("validating %s from %s", group, source)
-    error = jsonschema.exceptions.best_match(_validator(group).iter_errors(data))
+    errors = list(_validator(group).iter_errors(data))
+    error = jsonschema.exceptions.best_match(errors)
     if error is not None:
+        booleans = list(_booleans(errors)) if _is_boolean(error) else []
+        if len(booleans) > 1:  # [Yes, No] unquoted: name every one at once
+            raise ConfigError(f"{source}: {_describe_booleans(booleans, group)}")
         raise ConfigError(f"{source}: {describe(error, group)}")
     return data  # type: ignore[return-value]
+
+
+def _is_boolean(error: Any) -> bool:
+    """Whether ``error`` is about a value YAML read as a boolean where text or a
+    number belongs."""
+    return isinstance(error.instance, bool) and error.validator in ("type", "enum")
+
+
+def _booleans(errors: Iterable[Any]) -> Iterator[Any]:
+    """The boolean errors among ``errors`` and their sub-errors, one per key, in
+    the order the validator met them."""
+    seen = set()
+    for error in errors:
+        for found in (error, *_booleans(error.context or ())):
+            where = tuple(found.absolute_path)
+            if _is_boolean(found) and where not in seen:
+                seen.add(where)
+                yield found
+
+
+def _describe_booleans(errors: list[Any], group: str) -> str:
+    values = ", ".join(f"{_path(error, group)}: {error.instance!r}" for error in errors)
+    labels = ", ".join(dict.fromkeys(_label(error.instance) for error in errors))
+    return (
+        f"{values} are booleans: YAML reads an unquoted yes, no, true, false, on or "
+        f"off as one; quote the labels ({labels}) if they are text"
+    )
+
+
+def _label(value: bool) -> str:
+    """The label a boolean most likely was in the YAML, quoted."""
+    return '"Yes"' if value else '"No"'
+
+
+def _path(error: Any, group: str) -> str:
+    return ".".join([group, *(str(p) for p in error.absolute_path)])
 
 
 def with_defaults(group: str, data: Any) -> Any:
@@ -163,16 +203,17 @@ def _frozen(value: Any) -> Any:
 
 def describe(error: Any, group: str) -> str:
     """One line: the key path, what is wrong, and what is allowed there, in words."""
-    path = ".".join([group, *(str(p) for p in error.absolute_path)])
+    path = _path(error, group)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         unexpected = sorted(set(error.instance) - set(allowed))
         keys = ", ".join(f"{path}.{key}" for key in unexpected)
         return f"unknown key {keys}; allowed keys: {', '.join(allowed)}"
-    if isinstance(error.instance, bool) and error.validator in ("type", "enum"):
+    if _is_boolean(error):
         return (
             f"{path}: {error.instance!r} is a boolean: YAML reads an unquoted yes, no, "
-            f'true, false, on or off as one; quote the label ("Yes") if it is text'
+            f"true, false, on or off as one; quote the label "
+            f"({_label(error.instance)}) if it is text"
         )
     if error.validator == "enum":
         message = (

@@ -39,6 +39,13 @@ CASES = {
         f"{SPEC}: dataset.target.positive: True is a boolean: YAML reads an unquoted "
         'yes, no, true, false, on or off as one; quote the label ("Yes")',
     ),
+    "unquoted [No, Yes]": (
+        ('categories: ["No", "Yes"]', "categories: [No, Yes]"),
+        (),
+        f"{SPEC}: dataset.columns.Churn.categories.0: False, "
+        "dataset.columns.Churn.categories.1: True are booleans: YAML reads an unquoted"
+        ' yes, no, true, false, on or off as one; quote the labels ("No", "Yes")',
+    ),
     "text declared numeric": (
         (
             "Contract: {role: nominal, categories: "
