@@ -51,7 +51,7 @@ def draft_dataset(path: Path, target: str, name: str, positive: Any = None) -> s
         f"# {len(frame)} rows. Review every column's role; the comments say why each",
         "# was guessed. Roles: target, id, nominal, ordinal, numeric, ignore.",
         f"name: {name}",
-        f"dir: {_text(str(path.parent.resolve()))}   # the folder holding the file",
+        _dir_line(path),
         f"file: {_text(path.name)}",
         f"sha256: {digest}   # a different file on disk gets a warning",
         "verify: warn                         # strict: stop instead",
@@ -158,6 +158,20 @@ def _scalar(value: Any) -> str:
     if isinstance(value, bool | int | float):
         return json.dumps(value)
     return _text(str(value))
+
+
+def _dir_line(path: Path) -> str:
+    """``dir:``, the file's folder: relative to the working directory when it lies
+    inside it (the spec then works in every clone of a project), else absolute."""
+    folder = path.parent.resolve()
+    try:
+        relative = folder.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return f"dir: {_text(str(folder))}   # the folder holding the file"
+    return (
+        f"dir: {_text(str(relative))}   # the folder holding the file, from where "
+        "you run the commands"
+    )
 
 
 def _text(value: str) -> str:

@@ -52,6 +52,29 @@ def test_the_draft_guesses_roles_markers_digest_and_balance(tmp_path):
     assert again.returncode == 1 and "exists; pass force=true" in again.stderr
 
 
+def test_a_file_inside_the_working_folder_is_found_from_it(tmp_path):
+    """A project's draft holds no path of the machine it was drafted on."""
+    assert init_inside(tmp_path).returncode == 0
+    text = (tmp_path / "drafts" / "dataset" / "telco.yaml").read_text()
+    assert yaml.safe_load(text.replace("${seed}", "1"))["dir"] == "data"
+    assert str(tmp_path) not in text
+
+
+def init_inside(folder):
+    """Draft from a copy of the file in ``folder/data``, the working folder."""
+    (folder / "data").mkdir()
+    (folder / "data" / FILE.name).write_bytes(FILE.read_bytes())
+    return run_command(
+        folder,
+        f"file=data/{FILE.name}",
+        "target=Churn",
+        "name=telco",
+        "out=drafts",
+        "positive=Yes",
+        module="churn_experiments.dataset",
+    )
+
+
 def test_a_bad_argument_is_one_line(tmp_path):
     result = init(tmp_path, "positive=Maybe")
     assert result.returncode == 1
@@ -62,7 +85,7 @@ def test_a_bad_argument_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_a_sweep_runs_on_the_draft_with_no_edit(tmp_path):
-    assert init(tmp_path, "positive=Yes").returncode == 0
+    assert init_inside(tmp_path).returncode == 0  # dir: data, from tmp_path
     result = run_command(
         tmp_path, "-m", "--config-dir", "drafts", "dataset=telco", "model=lr"
     )
