@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,17 @@ def owner_gone(tags: Mapping[str, str], since: float | None = None) -> bool:
         return True
 
 
+def still_open(client: MlflowClient, run_id: str) -> Run | None:
+    """The run read afresh if it is still RUNNING, else None.
+
+    For a run found RUNNING whose owner is now gone: the owner may have ended it
+    (and then itself) between the search and the check. Gone, it writes no more, so
+    a run RUNNING now was truly left open.
+    """
+    run = client.get_run(run_id)
+    return run if run.info.status == "RUNNING" else None
+
+
 def close_orphaned_runs(
     client: MlflowClient, experiment_ids: Iterable[str], found_by: str
 ) -> list[str]:
@@ -79,6 +91,8 @@ def close_orphaned_runs(
     for run in runs:
         tags = run.data.tags
         if not owner_gone(tags, run.info.start_time / 1000):
+            continue
+        if still_open(client, run.info.run_id) is None:
             continue
         reason = (
             f"its process ({describe(tags)}) ended without closing it; "

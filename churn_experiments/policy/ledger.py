@@ -106,8 +106,11 @@ def close_abandoned(client: MlflowClient) -> list[str]:
         max_results=1000,
     )
     reasons = []
-    for run in runs:
-        if not owners.owner_gone(run.data.tags, run.info.start_time / 1000):
+    for found_run in runs:
+        if not owners.owner_gone(found_run.data.tags, found_run.info.start_time / 1000):
+            continue
+        run = owners.still_open(client, found_run.info.run_id)  # closed meanwhile?
+        if run is None or run.data.tags.get("outcome") != PENDING:
             continue
         reason = (
             f"ledger entry {run.info.run_id} ({run.data.tags.get('policy')}) was left "
