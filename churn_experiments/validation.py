@@ -75,10 +75,11 @@ def validate_group(group: str, node: Any, source: str) -> dict[str, Any]:
     errors = list(_validator(group).iter_errors(data))
     error = jsonschema.exceptions.best_match(errors)
     if error is not None:
-        booleans = list(_booleans(errors)) if _is_boolean(error) else []
-        if len(booleans) > 1:  # [Yes, No] unquoted: name every one at once
-            raise ConfigError(f"{source}: {_describe_booleans(booleans, group)}")
-        raise ConfigError(f"{source}: {describe(error, group)}")
+        if _is_boolean(error):  # [Yes, No] unquoted: name every one at once
+            message = _describe_booleans(list(_booleans(errors)), group)
+        else:
+            message = describe(error, group)
+        raise ConfigError(f"{source}: {message}")
     return data  # type: ignore[return-value]
 
 
@@ -101,11 +102,17 @@ def _booleans(errors: Iterable[Any]) -> Iterator[Any]:
 
 
 def _describe_booleans(errors: list[Any], group: str) -> str:
+    """One line for values YAML read as booleans: each key and value, and the
+    labels to quote."""
     values = ", ".join(f"{_path(error, group)}: {error.instance!r}" for error in errors)
     labels = ", ".join(dict.fromkeys(_label(error.instance) for error in errors))
+    hint = "YAML reads an unquoted yes, no, true, false, on or off as one"
+    if len(errors) == 1:
+        return (
+            f"{values} is a boolean: {hint}; quote the label ({labels}) if it is text"
+        )
     return (
-        f"{values} are booleans: YAML reads an unquoted yes, no, true, false, on or "
-        f"off as one; quote the labels ({labels}) if they are text"
+        f"{values} are booleans: {hint}; quote the labels ({labels}) if they are text"
     )
 
 
@@ -210,11 +217,7 @@ def describe(error: Any, group: str) -> str:
         keys = ", ".join(f"{path}.{key}" for key in unexpected)
         return f"unknown key {keys}; allowed keys: {', '.join(allowed)}"
     if _is_boolean(error):
-        return (
-            f"{path}: {error.instance!r} is a boolean: YAML reads an unquoted yes, no, "
-            f"true, false, on or off as one; quote the label "
-            f"({_label(error.instance)}) if it is text"
-        )
+        return _describe_booleans([error], group)
     if error.validator == "enum":
         message = (
             f"{path}: {error.instance!r} is not allowed; allowed values: "

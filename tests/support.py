@@ -129,7 +129,7 @@ def run_sweep_in_process(models: Sequence[str], overrides: Sequence[str] = ()) -
 
 
 @contextlib.contextmanager
-def tracking_to(uri: str) -> Iterator[None]:
+def tracking_to(uri: str | None) -> Iterator[None]:
     """MLflow's tracking URI set to ``uri`` for a block, then put back.
 
     For fixtures scoped wider than a test: pytest sets them up before the per-test
@@ -199,13 +199,11 @@ def run_in_process(
     (3-5 s of imports). The working folder, environment, signal handlers, logging and
     Hydra's global state are put back afterwards.
     """
-    import mlflow
     from hydra.core.global_hydra import GlobalHydra
 
     from churn_experiments.cli import exit_status
 
     out, err = io.StringIO(), io.StringIO()
-    saved_uri = mlflow.get_tracking_uri()
     root = logging.getLogger()
     saved_logging = root.handlers[:], root.level, _logger_levels()
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -221,8 +219,11 @@ def run_in_process(
         if cwd is not None:
             os.chdir(cwd)
         # a new process knows only the environment's store (None: unset)
-        mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI"))
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            tracking_to(os.environ.get("MLFLOW_TRACKING_URI")),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             try:
                 command()
                 code = 0
@@ -230,7 +231,6 @@ def run_in_process(
                 code = exit_status(stop.code)
     finally:
         GlobalHydra.instance().clear()
-        mlflow.set_tracking_uri(saved_uri)
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
