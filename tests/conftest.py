@@ -172,7 +172,6 @@ def tutorial_sweep_first(request: pytest.FixtureRequest) -> None:
 def _tracking_to(folder: Path) -> Iterator[None]:
     """Work in ``folder`` with its ``mlflow.db`` as the tracking store, then put the
     working directory, ``MLFLOW_TRACKING_URI`` and MLflow's URI back."""
-
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     saved_cwd, saved_env = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
     os.chdir(folder)
