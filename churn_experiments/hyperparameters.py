@@ -10,6 +10,7 @@ of that distribution is noticed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import os
@@ -96,8 +97,14 @@ def _parameter_names(factory: Any) -> set[str] | None:
 
 def _distribution(target: str) -> str | None:
     """The installed distribution providing ``target``'s top-level module, if one."""
-    names = metadata.packages_distributions().get(target.split(".", 1)[0], [])
+    names = _packages_distributions().get(target.split(".", 1)[0], [])
     return names[0] if len(names) == 1 else None
+
+
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """Top-level module -> distributions, read once (it scans every installed one)."""
+    return dict(metadata.packages_distributions())
 
 
 def _installed_version(distribution: str) -> str | None:

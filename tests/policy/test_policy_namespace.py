@@ -14,6 +14,7 @@ from policy_helpers import EXPERIMENT, MODEL
 from support import compose_config, promote, run_sweep_in_process
 
 from churn_experiments.deploy import load_target
+from churn_experiments.naming import dataset_model
 from churn_experiments.policy import ledger
 
 STATUS = (
@@ -47,6 +48,17 @@ def test_the_tutorial_keeps_its_names_and_a_new_dataset_defaults_to_its_own(
     assert load_target("local")["model_uri"] == f"models:/{MODEL}@champion"
     served = load_target("local", ["model_uri=models:/${dataset_model:status}@c"])
     assert served["model_uri"] == "models:/status@c"
+
+
+def test_the_model_a_dataset_names_follows_its_file_within_one_process(
+    user_conf,
+) -> None:
+    status = user_conf / "dataset" / "status.yaml"
+    assert dataset_model("status") == dataset_model("status") == "status"
+    status.write_text(status.read_text() + "registered_model: status_v2\n")
+    assert dataset_model("status") == "status_v2"
+    status.unlink()
+    assert dataset_model() == MODEL  # the default dataset: unchanged
 
 
 def test_a_second_dataset_sweeps_and_promotes_in_its_own_namespace(
