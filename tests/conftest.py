@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import shutil
@@ -81,6 +82,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     os.environ[store.CACHE_DIR_ENV] = str(_cache_dir(config._tmp_path_factory))
     threading.Thread(target=store.template, daemon=True).start()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the collection imported lives to the end of the session: frozen out of
+    the garbage collector's sight, its collections walk only what the tests make
+    (unfrozen, ~1 M objects cost each worker ~8 s of collections)."""
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The interpreter's exit collects the whole heap again (~3 s per worker): not
+    what the tests left, which the process's end frees anyway."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
