@@ -86,16 +86,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """What the collection imported lives to the end of the session: frozen out of
-    the garbage collector's sight, its collections walk only what the tests make
-    (unfrozen, ~1 M objects cost each worker ~8 s of collections)."""
-    gc.collect()
-    gc.freeze()
+    _freeze_survivors()
+
+
+@pytest.hookimpl(trylast=True)  # after pytest tore down the module's fixtures
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if getattr(nextitem, "module", None) is not getattr(item, "module", None):
+        _freeze_survivors()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The interpreter's exit collects the whole heap again (~3 s per worker): not
     what the tests left, which the process's end frees anyway."""
+    gc.freeze()
+
+
+def _freeze_survivors() -> None:
+    """What outlives the collection or a test module (imported modules, caches,
+    session fixtures) is collected once, then frozen out of the garbage collector's
+    sight: each later collection walks only what the next tests make. Unfrozen,
+    ~1 M objects cost each worker ~8 s of collections."""
+    gc.collect()
     gc.freeze()
 
 
