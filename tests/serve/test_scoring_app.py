@@ -12,6 +12,7 @@ from support import RAW_ROWS, tracking_to
 
 from churn_experiments.deploy import payloads
 from churn_experiments.deploy.scoring_app import Scorer
+from churn_experiments.tracking import model_requirements
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,7 @@ def plain(tutorial_sweep, tmp_path_factory: pytest.TempPathFactory) -> Scorer:
         path,
         signature=mlflow.models.infer_signature(RAW_ROWS),
         serialization_format="cloudpickle",
+        pip_requirements=model_requirements(),  # inferring them: ~5 s, a subprocess
     )
     return Scorer(mlflow.pyfunc.load_model(str(Path(path))))
 
