@@ -20,8 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # written into the checkout by Python and pytest themselves, not by a test
 OWN_FILES = ("__pycache__", ".pytest_cache")
 # what one xdist worker runs all the tests of: a session fixture starting a server
-# (once, not once per worker), and the Ray clusters (each asks for every core)
-ONE_WORKER_FIXTURE, ONE_WORKER_MARK = "tracking_server", "ray"
+# (once, not once per worker), the Ray clusters (each asks for every core) and the
+# tests importing azure-ai-ml (~3 s each worker would pay)
+ONE_WORKER_FIXTURE, ONE_WORKER_MARKS = "tracking_server", ("ray", "azure")
 SWEEP_FIXTURE = "tutorial_sweep"  # one worker runs it while the others test
 _CHECKOUT = pytest.StashKey[set[str]]()
 _GAINED = pytest.StashKey[list[str]]()
@@ -134,8 +135,9 @@ def _group(item: pytest.Item) -> str | None:
     names = _fixtures(item)
     if ONE_WORKER_FIXTURE in names:
         return ONE_WORKER_FIXTURE
-    if item.get_closest_marker(ONE_WORKER_MARK):
-        return ONE_WORKER_MARK
+    for mark in ONE_WORKER_MARKS:
+        if item.get_closest_marker(mark):
+            return mark
     definitions = item._fixtureinfo.name2fixturedefs if names else {}
     if any(d.scope == "module" for n in names for d in definitions.get(n, ())):
         return item.module.__name__

@@ -16,10 +16,12 @@ from churn_experiments.deploy import azureml, load_target
 from churn_experiments.errors import ConfigError
 from churn_experiments.validation import load_schema
 
-pytest.importorskip("azure.ai.ml", reason="needs the [azure] extra")
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The `context` parameter is deprecated:DeprecationWarning"
-)
+pytestmark = [
+    pytest.mark.azure,
+    pytest.mark.filterwarnings(
+        "ignore:The `context` parameter is deprecated:DeprecationWarning"
+    ),
+]
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 

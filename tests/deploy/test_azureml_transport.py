@@ -22,13 +22,15 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-pytest.importorskip("azure.ai.ml", reason="needs the [azure] extra")
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:The `context` parameter is deprecated:DeprecationWarning"
-)
+pytest.importorskip("azure.core", reason="needs the [azure] extra")
+pytestmark = [
+    pytest.mark.azure,
+    pytest.mark.filterwarnings(
+        "ignore:The `context` parameter is deprecated:DeprecationWarning"
+    ),
+]
 
 import requests  # noqa: E402
-from azure.ai.ml.constants._endpoint import EndpointInvokeFields  # noqa: E402
 from azure.core.credentials import AccessToken  # noqa: E402
 from azure.core.pipeline.transport import RequestsTransport  # noqa: E402
 from requests.adapters import BaseAdapter  # noqa: E402
@@ -459,6 +461,8 @@ def test_invoke_without_a_deployment_follows_the_traffic_split(
     fake: FakeAzure, client: Any
 ) -> None:
     """azure-ai-ml reuses a class-level header dict; our invoke restores it."""
+    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+
     fake.add_endpoint("churn-endpoint", "Key", {"blue": 100})
     body = {"input_data": json.loads(ROWS.to_json(orient="split"))}
     azureml.invoke(target(), body, deployment_name="blue", client=client)
