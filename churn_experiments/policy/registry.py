@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOCK_SUFFIX = ".policy-lock"
+# the wait between two tries of a held lock doubles from the first to the longest, each
+# drawn between its half and itself: twenty waiting processes neither hammer a shared
+# server (the held lock's owner waits on it too) nor retry in step
+FIRST_WAIT, LONGEST_WAIT = 0.05, 1.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ def lock(
     lock_name = name + LOCK_SUFFIX
     owner = owners.owner_tags()
     deadline = time.monotonic() + timeout
+    wait = FIRST_WAIT
     while True:
         try:
             client.create_registered_model(
@@ -154,7 +159,8 @@ def lock(
                 f"{timeout:g} s; if that process is gone, run `churn-promote "
                 f"action=unlock registered_model={name}` and retry"
             )
-        time.sleep(random.uniform(0.05, 0.2))
+        time.sleep(random.uniform(wait / 2, wait))
+        wait = min(2 * wait, LONGEST_WAIT)
     try:
         yield
     finally:
