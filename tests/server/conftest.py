@@ -95,6 +95,8 @@ def tracking_server(
     # The server execs uvicorn from PATH: put this interpreter's bin folder first.
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    # MLflow's GenAI job runner (8 processes, ~16 s of CPU to start) is not used here
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     env.pop("MLFLOW_TRACKING_URI", None)
     with server.log.open("wb") as log:
         process = subprocess.Popen(
