@@ -9,13 +9,15 @@ column that is not nullable or an empty request is refused with
 and value, instead of being scored silently (the one-hot step ignores unseen values) or
 failing inside scikit-learn with an opaque message.
 
-This package is shipped in the model (``code/churn_experiments``), so loading it needs
-nothing beyond the model's pip requirements.
+The modules loading it imports are shipped in the model (``code/churn_experiments``:
+see :mod:`churn_experiments.model_code`), so loading it needs nothing beyond the
+model's pip requirements.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,6 @@ import pandas as pd
 from churn_experiments.contract import ContractCheck, check_frame
 
 CONTRACT_FILE = "data_contract.json"
-PACKAGE_DIR = Path(__file__).resolve().parent
 NO_ROWS = "request: no rows; send at least one row to score"
 
 
@@ -57,16 +58,19 @@ def save_model(
     import skops.io
     from sklearn.dummy import DummyClassifier
 
+    from churn_experiments.model_code import copy_loader_code
+
     data = skops.io.dumps(sk_model)
-    mlflow.sklearn.save_model(
-        DummyClassifier(),  # a stand-in with a predict method: see above
-        path,
-        mlflow_model=mlflow_model,
-        code_paths=[str(PACKAGE_DIR)],
-        serialization_format="skops",
-        skops_trusted_types=skops.io.get_untrusted_types(data=data) or None,
-        **kwargs,
-    )
+    with tempfile.TemporaryDirectory() as code:
+        mlflow.sklearn.save_model(
+            DummyClassifier(),  # a stand-in with a predict method: see above
+            path,
+            mlflow_model=mlflow_model,
+            code_paths=[str(copy_loader_code(Path(code)))],
+            serialization_format="skops",
+            skops_trusted_types=skops.io.get_untrusted_types(data=data) or None,
+            **kwargs,
+        )
     model_file = Path(path, mlflow_model.flavors["sklearn"]["pickled_model"])
     mlflow_model.model_size_bytes += len(data) - model_file.stat().st_size
     model_file.write_bytes(data)

@@ -21,6 +21,7 @@ from support import compose_config
 from churn_experiments import tracking
 from churn_experiments.columns import contract
 from churn_experiments.data import load_dataset, split_dataset
+from churn_experiments.model_code import PACKAGE_DIR, loader_files
 from churn_experiments.pipeline import build_pipeline
 
 ROW = {
@@ -118,6 +119,10 @@ def test_a_logged_forest_is_its_pipeline_serialised_once(mlflow_store: str):
     assert flavor["skops_trusted_types"] == ["sklearn.tree._tree.Tree"]
     assert skops.io.get_untrusted_types(file=folder / flavor["pickled_model"]) == [
         "sklearn.tree._tree.Tree"
+    ]
+    code = folder / "code" / "churn_experiments"
+    assert sorted(code.rglob("*.py")) == [
+        code / source.relative_to(PACKAGE_DIR) for source in loader_files()
     ]
     sized = ("code", "input_example.json", "serving_input_example.json", "model.skops")
     assert mlmodel["model_size_bytes"] == sum(
