@@ -12,7 +12,9 @@ fits. A figure that fails to draw is logged as a warning and tagged
 worker first (:func:`start`), so that it imports matplotlib while the sweep sets up.
 The worker lives as long as the process that started it: the next sweep of a
 notebook (or a test session) finds it ready instead of paying 2 s of CPU to start
-another; a command's exit ends it (:func:`release` lets it go earlier).
+another; a command's exit ends it (:func:`release` lets it go earlier). A launcher's
+worker process, a one-core machine and ``CHURN_FIGURES_IN_PROCESS=1`` draw in the job
+itself (:func:`_draws_here`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 WORKERS = 1  # beside the main process: the two cores of the machines we target
+IN_PROCESS_ENV = "CHURN_FIGURES_IN_PROCESS"  # "1": no worker (see _draws_here)
 
 _executor: ProcessPoolExecutor | None = None
 # what the main process does with a run's files once logged: log metrics, tags
@@ -59,8 +62,8 @@ def submit(
     import mlflow
 
     store = mlflow.get_tracking_uri()
-    if _in_pool_worker():
-        images: Future = Future()  # drawn here: the launcher already runs jobs apart
+    if _draws_here():
+        images: Future = Future()  # drawn in the job: see _draws_here
         try:
             images.set_result(_render(draw, args))
         except Exception as err:
@@ -72,9 +75,9 @@ def submit(
 
 def start(*modules: str) -> None:
     """Start the worker now and have it import its drawing libraries and
-    ``modules`` (``"shap"`` for a sweep's explanations), unless this process is a
-    launcher's pool worker (which draws in the job itself)."""
-    if not _in_pool_worker():
+    ``modules`` (``"shap"`` for a sweep's explanations), unless figures are drawn
+    in the job itself (:func:`_draws_here`)."""
+    if not _draws_here():
         _worker().submit(_warm_up, modules)
 
 
@@ -149,16 +152,38 @@ def deferred() -> bool:
     return _deferred
 
 
-def _in_pool_worker() -> bool:
-    """Whether this process is a worker of a launcher's process pool (joblib's loky).
+def _draws_here() -> bool:
+    """Whether figures are drawn in this process rather than in the worker.
 
-    A spawned child re-applies its parent's start method, and a fresh interpreter
-    does not know loky's: such a worker cannot start a figure process of its own.
+    - In a worker of joblib's loky pool: a spawned child re-applies its parent's
+      start method, and a fresh interpreter does not know loky's, so it cannot start
+      a figure process of its own.
+    - In a Ray worker: a figure process would take a core Ray did not reserve for
+      the job. In both, the launcher already runs jobs side by side.
+    - With one core, or when ``CHURN_FIGURES_IN_PROCESS=1``: the worker costs ~2 s
+      of CPU to start and pays off only where a core would idle while a job fits;
+      set it where every core is busy already (a CI runner, parallel tests).
     """
-    return multiprocessing.get_start_method(allow_none=True) not in (
+    if os.environ.get(IN_PROCESS_ENV) == "1" or _cores() < 2:
+        return True
+    if multiprocessing.get_start_method(allow_none=True) not in (
         None,
         *multiprocessing.get_all_start_methods(),
+    ):
+        return True
+    ray = sys.modules.get("ray")  # a Ray worker imports it before it runs a job
+    return bool(
+        ray is not None
+        and ray.is_initialized()
+        and ray.get_runtime_context().worker.mode == ray.WORKER_MODE
     )
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, where it has one)."""
+    if hasattr(os, "sched_getaffinity"):  # not on macOS
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _worker() -> ProcessPoolExecutor:

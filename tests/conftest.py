@@ -46,6 +46,27 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
+@pytest.fixture(scope="session", autouse=True)
+def figures_in_the_job() -> None:
+    """Jobs draw their figures in their own process (``CHURN_FIGURES_IN_PROCESS=1``,
+    inherited by the commands the tests start): the test workers keep both cores busy,
+    where a figure worker only adds ~2 s of CPU to start per command. The tests of
+    the worker itself ask for :func:`figure_worker`."""
+    from churn_experiments import figures
+
+    os.environ[figures.IN_PROCESS_ENV] = "1"
+
+
+@pytest.fixture
+def figure_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Figures drawn in the worker process, as by default outside the tests."""
+    from churn_experiments import figures
+
+    monkeypatch.delenv(figures.IN_PROCESS_ENV)
+    yield
+    figures.release()
+
+
 @pytest.fixture(autouse=True)
 def _tracking_uri_per_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test starts on the session's read-only sweep store, if it uses it, and

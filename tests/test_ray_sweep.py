@@ -58,5 +58,8 @@ def test_sweep_on_a_two_cpu_ray_cluster_matches_the_basic_launcher(
         expected = basic.get_run(tutorial_sweep.run_ids[family]).data.metrics
         for name in METRIC_NAMES:
             assert run.data.metrics.get(name) == expected.get(name), (family, name)
+        # drawn in the Ray worker itself (test_ray_launcher.py)
+        plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+        assert "plots/roc_curve.png" in plots, family
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert "leaderboard.csv" in artifacts

@@ -79,7 +79,7 @@ def in_a_sweep():
 
 
 def test_in_a_sweep_shap_runs_in_the_worker_and_records_the_same(
-    mlflow_store, in_a_sweep
+    mlflow_store, figure_worker, in_a_sweep
 ):
     pipeline, split, settings = fit("model=svc")
     settings = {**settings, "max_rows": 25}

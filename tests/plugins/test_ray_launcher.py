@@ -237,3 +237,17 @@ def test_sweep_runs_on_an_existing_cluster(
     for report in reports.values():
         assert report["parent_run_id"] == PARENT_RUN_ID  # not in the cluster's env
         assert report["cwd"] == str(tmp_path)  # the cluster runs from elsewhere
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_a_ray_worker_draws_its_jobs_figures_itself(
+    ray: ModuleType, existing_cluster: str
+) -> None:
+    """A figure process would take a core Ray did not reserve for the job; this
+    process, Ray's driver, keeps drawing in a worker (the cluster's env lacks
+    ``CHURN_FIGURES_IN_PROCESS``: see the fixture)."""
+    from churn_experiments import figures
+
+    assert figures._cores() < 2 or not figures._draws_here()
+    assert ray.get(ray.remote(figures._draws_here).remote())
