@@ -37,17 +37,17 @@ def loader_files(entry: str = LOADER) -> list[Path]:
     ``if`` (but not under ``TYPE_CHECKING``); an import inside a function runs only
     when that function is called, which loading a model does not do.
     """
-    seen: set[str] = set()
+    found: dict[str, Path] = {}
     pending = [entry]
     while pending:
         name = pending.pop()
-        if name in seen or _source(name) is None:
+        if name in found or (source := _source(name)) is None:
             continue
-        seen.add(name)
+        found[name] = source
         parts = name.split(".")
         pending += [".".join(parts[:end]) for end in range(1, len(parts))]
-        pending += _imported(ast.parse(_source(name).read_text()).body)
-    return sorted(source for name in seen if (source := _source(name)))
+        pending += _imported(ast.parse(source.read_text()).body)
+    return sorted(found.values())
 
 
 def _source(name: str) -> Path | None:

@@ -63,6 +63,7 @@ def figure_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from churn_experiments import figures
 
     monkeypatch.delenv(figures.IN_PROCESS_ENV)
+    figures.release()  # the test starts without one
     yield
     figures.release()
 
